@@ -1,0 +1,33 @@
+// The objects behind the C API's opaque handles.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "lib/src/gguf.h"
+#include "lib/src/sampler.h"
+#include "lib/src/vocab.h"
+#include "models/deepseek2.h"
+#include "moecpu.h"
+
+struct moecpu_model {
+    std::unique_ptr<moecpu::gguf::Reader> reader;  // owns the mapping every weight points into
+    std::unique_ptr<moecpu::Vocab> vocab;
+    std::unique_ptr<moecpu::Deepseek2Model> arch;
+    moecpu_model_params params{};
+};
+
+struct moecpu_context {
+    moecpu_model* model = nullptr;
+    moecpu_context_params params{};
+    std::unique_ptr<moecpu::Deepseek2State> state;
+    std::vector<float> logits;          // [n_logit_rows][n_vocab]
+    int64_t n_logit_rows = 0;           // rows kept from the last eval
+    int64_t last_batch = 0;             // tokens in the last eval
+    std::vector<int32_t> history;       // every token in the cache, in order
+    std::unique_ptr<moecpu::Sampler> sampler;
+    moecpu_sampler_params sampler_params{};
+};
+
+namespace moecpu {
+int resolve_threads(int32_t requested);  // 0 → all cores
+}
