@@ -87,6 +87,21 @@ MOECPU_API moecpu_status moecpu_tokenize(const moecpu_model* model, const char* 
 MOECPU_API size_t moecpu_token_to_piece(const moecpu_model* model, moecpu_token token, char* buf,
                                         size_t buf_size);
 
+/* ---- chat ------------------------------------------------------------------------------------ */
+typedef struct moecpu_chat_message {
+    const char* role;    /* "system", "user" or "assistant" */
+    const char* content; /* UTF-8 */
+} moecpu_chat_message;
+
+/* Renders a conversation with the model's embedded chat template (DeepSeek-V2/V3/R1 families:
+ * BOS, <｜User｜>, <｜Assistant｜>; R1 templates open the reply with "<think>\n" and drop the
+ * reasoning of earlier replies). Tokenize the result with parse_special = 1 and add_bos = 0.
+ * Writes at most buf_size bytes (NUL-terminated when there is room); *out_len receives the
+ * length needed. */
+MOECPU_API moecpu_status moecpu_chat_apply_template(const moecpu_model* model, const moecpu_chat_message* messages,
+                                                    size_t n_messages, int32_t add_generation_prompt, char* buf,
+                                                    size_t buf_size, size_t* out_len);
+
 /* ---- context and evaluation -------------------------------------------------------------- */
 typedef struct moecpu_context_params {
     int32_t n_ctx;           /* KV cache length in tokens; 0 = min(4096, model's training context) */
