@@ -82,7 +82,7 @@ private:
 // nothing.
 class Deepseek2State {
 public:
-    Deepseek2State(const Deepseek2Model& model, int64_t n_ctx, int64_t n_batch, int n_threads);
+    Deepseek2State(const Deepseek2Model& model, int64_t n_ctx, int64_t n_batch);
     ~Deepseek2State();
 
     int64_t n_ctx() const { return n_ctx_; }

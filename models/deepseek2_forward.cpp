@@ -24,7 +24,7 @@ struct Deepseek2State::Buffers {
     std::vector<float> q_abs;             // [n_batch][n_head][kv_lora]: q_nope mapped through k_b
     std::vector<float> latent;            // [n_batch][n_head][kv_lora]: attention-weighted c_kv
     std::vector<float> heads;             // [n_batch][n_head * v_head]
-    std::vector<float> scores;            // [n_threads][n_ctx]
+    std::vector<float> scores;            // [2][n_head][n_ctx]: latent and rope parts of the scores
     std::vector<float> block_out;         // [n_batch][n_embd]: attention or FFN output
     std::vector<float> ffn_a, ffn_b;      // [n_batch][widest FFN]
     std::vector<float> router;            // [n_batch][n_expert]
@@ -71,15 +71,21 @@ std::vector<double> rope_frequencies(const Deepseek2Hparams& h) {
     return freq;
 }
 
-float dot(const float* a, const float* b, int64_t n) {
-    float s = 0.0f;
-    for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-    return s;
+// The first n_rows cached vectors of a layer viewed as an f32 matrix [n_rows][width].
+WeightView cache_rows(const float* cache, int64_t width, int64_t n_rows) {
+    WeightView v;
+    v.type = GgmlType::F32;
+    v.data = reinterpret_cast<const uint8_t*>(cache);
+    v.cols = width;
+    v.rows = n_rows;
+    v.row_bytes = size_t(width) * sizeof(float);
+    v.mat_bytes = v.row_bytes * size_t(n_rows);
+    return v;
 }
 
 }  // namespace
 
-Deepseek2State::Deepseek2State(const Deepseek2Model& model, int64_t n_ctx, int64_t n_batch, int n_threads)
+Deepseek2State::Deepseek2State(const Deepseek2Model& model, int64_t n_ctx, int64_t n_batch)
     : model_(model), n_ctx_(n_ctx), n_batch_(n_batch), b_(std::make_unique<Buffers>()) {
     const Deepseek2Hparams& h = model.hparams();
     if (n_ctx <= 0 || n_batch <= 0) fail(MOECPU_ERR_INVALID_ARGUMENT, "context and batch sizes must be positive");
@@ -94,7 +100,7 @@ Deepseek2State::Deepseek2State(const Deepseek2Model& model, int64_t n_ctx, int64
     b.q_abs.resize(size_t(T * H * h.kv_lora_rank));
     b.latent.resize(size_t(T * H * h.kv_lora_rank));
     b.heads.resize(size_t(T * H * h.v_head));
-    b.scores.resize(size_t(std::max(1, n_threads)) * size_t(n_ctx));
+    b.scores.resize(size_t(2 * H) * size_t(n_ctx));
     b.block_out.resize(size_t(T * h.n_embd));
     b.ffn_a.resize(size_t(T * ffn_width));
     b.ffn_b.resize(size_t(T * ffn_width));
@@ -114,7 +120,7 @@ Deepseek2State::Deepseek2State(const Deepseek2Model& model, int64_t n_ctx, int64
     b.cache_kpe.resize(size_t(h.n_layer * n_ctx * h.qk_rope));
 
     const int64_t widest_input = std::max({h.n_embd, h.q_lora_rank, ffn_width, H * h.v_head, h.kv_lora_rank, h.qk_nope});
-    b.act.resize(linear_scratch_bytes(widest_input, T));
+    b.act.resize(linear_scratch_bytes(widest_input, std::max(T, H)));  // score matmuls take the heads as columns
     b.scratch = {b.act.data(), b.act.size()};
 
     const int64_t half = h.qk_rope / 2;
@@ -207,19 +213,39 @@ void Deepseek2State::attention(const Deepseek2Layer& L, int il, int64_t n, int64
     for (int64_t hd = 0; hd < H; ++hd)
         linear(L.k_b.matrix(hd), &b.q[size_t(hd * qk)], H * qk, n, &b.q_abs[size_t(hd * kvl)], H * kvl, b.scratch, n_threads);
 
+    // Scores of all heads against the cached latents: the cache rows act as one weight matrix
+    // shared by every head (MQA-like), so each token streams its cache once, not once per head.
     const float scale = b.kq_scale;
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-    for (int64_t job = 0; job < n * H; ++job) {
-        const int64_t i = job / H, hd = job % H;
+    const int64_t n_ctx = n_ctx_;
+    for (int64_t i = 0; i < n; ++i) {
         const int64_t n_kv = pos0 + i + 1;  // causal: this token sees itself and everything before
-        float* s = &b.scores[size_t(omp_get_thread_num()) * size_t(n_ctx_)];
-        const float* qa = &b.q_abs[size_t((i * H + hd) * kvl)];
-        const float* qp = &b.q[size_t((i * H + hd) * qk + h.qk_nope)];
-        for (int64_t t = 0; t < n_kv; ++t) s[t] = scale * (dot(qa, ckv_layer + t * kvl, kvl) + dot(qp, kpe_layer + t * rope, rope));
-        k.softmax(s, n_kv);
-        float* out = &b.latent[size_t((i * H + hd) * kvl)];
-        std::fill(out, out + kvl, 0.0f);
-        for (int64_t t = 0; t < n_kv; ++t) k.axpy(s[t], ckv_layer + t * kvl, out, kvl);
+        const WeightView ckv_rows = cache_rows(ckv_layer, kvl, n_kv);
+        const WeightView kpe_rows = cache_rows(kpe_layer, rope, n_kv);
+        float* s_lat = b.scores.data();              // [H][n_ctx]
+        float* s_pe = b.scores.data() + H * n_ctx;   // [H][n_ctx]
+        linear(ckv_rows, &b.q_abs[size_t(i * H * kvl)], kvl, H, s_lat, n_ctx, b.scratch, n_threads);
+        linear(kpe_rows, &b.q[size_t(i * H * qk + h.qk_nope)], qk, H, s_pe, n_ctx, b.scratch, n_threads);
+        float* latent = &b.latent[size_t(i * H * kvl)];  // [H][kvl]
+#pragma omp parallel num_threads(n_threads)
+        {
+            const int nth = omp_get_num_threads(), ith = omp_get_thread_num();
+            const int64_t h0 = H * ith / nth, h1 = H * (ith + 1) / nth;
+            for (int64_t hd = h0; hd < h1; ++hd) {
+                float* sc = s_lat + hd * n_ctx;
+                const float* pe = s_pe + hd * n_ctx;
+                for (int64_t t = 0; t < n_kv; ++t) sc[t] = scale * (sc[t] + pe[t]);
+                k.softmax(sc, n_kv);
+                std::fill(latent + hd * kvl, latent + (hd + 1) * kvl, 0.0f);
+            }
+            // Weighted sum of the cached latents, a block of positions at a time so each block
+            // stays in cache while every head of this thread accumulates from it.
+            constexpr int64_t kBlock = 32;
+            for (int64_t t0 = 0; t0 < n_kv; t0 += kBlock) {
+                const int64_t t1 = std::min(n_kv, t0 + kBlock);
+                for (int64_t hd = h0; hd < h1; ++hd)
+                    for (int64_t t = t0; t < t1; ++t) k.axpy(s_lat[hd * n_ctx + t], ckv_layer + t * kvl, latent + hd * kvl, kvl);
+            }
+        }
     }
     // Per head, map the latent back to values, then the output projection.
     for (int64_t hd = 0; hd < H; ++hd)

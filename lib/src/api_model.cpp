@@ -159,8 +159,7 @@ moecpu_status moecpu_context_create(moecpu_model* model, moecpu_context_params p
         auto ctx = std::make_unique<moecpu_context>();
         ctx->model = model;
         ctx->params = params;
-        const int threads = std::max(resolve_threads(params.n_threads), resolve_threads(params.n_threads_batch));
-        ctx->state = std::make_unique<Deepseek2State>(*model->arch, params.n_ctx, params.n_batch, threads);
+        ctx->state = std::make_unique<Deepseek2State>(*model->arch, params.n_ctx, params.n_batch);
         ctx->sampler_params = moecpu_sampler_default_params();
         ctx->sampler = std::make_unique<Sampler>(int32_t(h.n_vocab), to_config(ctx->sampler_params));
         ctx->history.reserve(size_t(params.n_ctx));
