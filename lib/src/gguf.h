@@ -8,9 +8,14 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "quant/ggml_types.h"
+
+namespace moecpu {
+class MappedFile;
+}
 
 namespace moecpu::gguf {
 
@@ -18,6 +23,9 @@ constexpr uint32_t kMagic = 0x46554747u;  // "GGUF" read as a little-endian u32
 constexpr uint32_t kVersion = 3;
 constexpr size_t kDefaultAlignment = 32;
 constexpr int kMaxDims = 4;
+constexpr size_t kMaxTensorNameLength = 63;  // ggml's GGML_MAX_NAME (64) includes the NUL
+constexpr int kMaxArrayNesting = 8;          // arrays of arrays deeper than this are rejected
+constexpr const char* kKeyAlignment = "general.alignment";
 
 enum class ValueType : uint32_t {
     UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7,
@@ -35,10 +43,16 @@ struct Value {
     ValueType array_type = ValueType::UINT8;  // ARRAY: element type
     std::vector<Value> array;                 // ARRAY: elements
 
+    static Value make_u8(uint8_t v);
+    static Value make_i8(int8_t v);
+    static Value make_u16(uint16_t v);
+    static Value make_i16(int16_t v);
     static Value make_u32(uint32_t v);
     static Value make_i32(int32_t v);
     static Value make_u64(uint64_t v);
+    static Value make_i64(int64_t v);
     static Value make_f32(float v);
+    static Value make_f64(double v);
     static Value make_bool(bool v);
     static Value make_string(std::string v);
     static Value make_array(ValueType elem_type, std::vector<Value> elems);
@@ -69,12 +83,19 @@ struct TensorInfo {
     int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
 };
 
+// Checks a tensor declaration against the format's rules: known type id, 1..kMaxDims dims (0 is
+// read as a scalar), every dimension > 0, element count and byte size within int64, row length a
+// multiple of the block size. Returns "" and sets *n_bytes, or a sentence describing the problem.
+std::string check_tensor_shape(uint32_t type_id, uint32_t n_dims, const int64_t* ne,
+                               uint64_t* n_bytes);
+
 // Read-only view of a GGUF file. open() memory-maps the file; from_memory() parses a buffer the
 // caller keeps alive (fuzzing, tests). Every structural problem throws moecpu::Error with
 // MOECPU_ERR_BAD_FORMAT (or _IO / _UNSUPPORTED) and a message naming the file and the problem.
 class Reader {
 public:
-    static std::unique_ptr<Reader> open(const std::string& path);
+    // use_mmap = false reads the whole file into an aligned heap buffer instead of mapping it.
+    static std::unique_ptr<Reader> open(const std::string& path, bool use_mmap = true);
     static std::unique_ptr<Reader> from_memory(const uint8_t* data, size_t size, std::string name);
     ~Reader();
 
@@ -84,6 +105,8 @@ public:
     uint64_t data_offset() const { return data_offset_; }  // absolute file offset of tensor data
     uint64_t file_size() const { return size_; }
     const uint8_t* file_data() const { return base_; }
+    // The mapping behind open() (paging hints, mlock); null for from_memory().
+    const MappedFile* mapped_file() const { return file_.get(); }
 
     const std::vector<KeyValue>& kvs() const { return kvs_; }
     const Value* find(std::string_view key) const;  // null if absent
@@ -106,12 +129,15 @@ private:
     std::string path_;
     const uint8_t* base_ = nullptr;
     uint64_t size_ = 0;
-    void* map_ = nullptr;  // munmap on destruction when non-null
+    std::unique_ptr<MappedFile> file_;  // owns base_ when opened from a path
     uint32_t version_ = 0;
     size_t alignment_ = kDefaultAlignment;
     uint64_t data_offset_ = 0;
     std::vector<KeyValue> kvs_;
     std::vector<TensorInfo> tensors_;
+    // Built once parsing is done; the views point into kvs_ / tensors_, which no longer change.
+    std::unordered_map<std::string_view, size_t> kv_index_;
+    std::unordered_map<std::string_view, size_t> tensor_index_;
 };
 
 // Streams a GGUF file: set keys, declare every tensor (name, type, shape), then write each
@@ -131,6 +157,10 @@ public:
     // The header is written on the first call. Tensors must be completed in declaration order.
     void write_tensor_data(const void* data, size_t n_bytes);
     void finish();  // checks every tensor got exactly its bytes, pads, fsyncs, renames
+
+    const std::string& path() const;
+    // Bytes of the declared tensor (as the reader will report it).
+    uint64_t tensor_bytes(std::string_view name) const;
 
 private:
     struct Impl;

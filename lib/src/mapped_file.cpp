@@ -1,0 +1,125 @@
+#include "lib/src/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "lib/src/error.h"
+
+namespace moecpu {
+namespace {
+
+// Heap copies are aligned like a page so tensor data keeps the alignment it has in the file.
+constexpr size_t kHeapAlignment = 4096;
+
+[[noreturn]] void fail_io(const std::string& path, const std::string& what, int err) {
+    fail(MOECPU_ERR_IO, "'" + path + "': " + what + ": " + std::strerror(err));
+}
+
+// Closes the descriptor on every path out of open().
+struct FdCloser {
+    int fd;
+    ~FdCloser() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+void read_whole(int fd, uint8_t* dst, uint64_t size, const std::string& path) {
+    uint64_t done = 0;
+    while (done < size) {
+        const uint64_t chunk = std::min<uint64_t>(size - done, uint64_t{1} << 30);
+        const ssize_t n = ::pread(fd, dst + done, static_cast<size_t>(chunk), static_cast<off_t>(done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail_io(path, "read failed", errno);
+        }
+        if (n == 0) {
+            fail(MOECPU_ERR_IO, "'" + path + "': file shrank while being read (got " +
+                                    std::to_string(done) + " of " + std::to_string(size) + " bytes)");
+        }
+        done += static_cast<uint64_t>(n);
+    }
+}
+
+// Page-aligned span covering [offset, offset + length) clamped to the file; empty if none.
+struct PageSpan {
+    uint8_t* start = nullptr;
+    size_t length = 0;
+};
+
+PageSpan page_span(uint8_t* base, uint64_t file_size, uint64_t offset, uint64_t length) {
+    if (base == nullptr || offset >= file_size) return {};
+    length = std::min(length, file_size - offset);
+    const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t begin = offset / page * page;  // the mapping itself starts page-aligned
+    return {base + begin, static_cast<size_t>(offset + length - begin)};
+}
+
+}  // namespace
+
+std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, Mode mode) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail_io(path, "cannot open", errno);
+    FdCloser closer{fd};
+
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) fail_io(path, "cannot stat", errno);
+    if (S_ISDIR(st.st_mode)) fail(MOECPU_ERR_IO, "'" + path + "': is a directory, not a file");
+    if (!S_ISREG(st.st_mode)) fail(MOECPU_ERR_IO, "'" + path + "': not a regular file");
+
+    std::unique_ptr<MappedFile> file(new MappedFile());
+    file->path_ = path;
+    file->mode_ = mode;
+    file->size_ = static_cast<uint64_t>(st.st_size);
+    if (file->size_ == 0) return file;  // nothing to map; the GGUF reader reports "empty file"
+    if (file->size_ > SIZE_MAX) fail(MOECPU_ERR_IO, "'" + path + "': file too large for this platform");
+
+    if (mode == Mode::Map) {
+        void* p = ::mmap(nullptr, static_cast<size_t>(file->size_), PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) fail_io(path, "mmap failed", errno);
+        file->data_ = static_cast<uint8_t*>(p);
+    } else {
+        void* p = nullptr;
+        if (::posix_memalign(&p, kHeapAlignment, static_cast<size_t>(file->size_)) != 0) {
+            fail(MOECPU_ERR_OUT_OF_MEMORY, "'" + path + "': cannot allocate " +
+                                               std::to_string(file->size_) + " bytes to read the file");
+        }
+        file->data_ = static_cast<uint8_t*>(p);  // owned by `file` from here on
+        read_whole(fd, file->data_, file->size_, path);
+    }
+    return file;
+}
+
+MappedFile::~MappedFile() {
+    if (data_ == nullptr) return;
+    if (mode_ == Mode::Map) {
+        ::munmap(data_, static_cast<size_t>(size_));
+    } else {
+        std::free(data_);
+    }
+}
+
+void MappedFile::advise_willneed(uint64_t offset, uint64_t length) const {
+    if (mode_ != Mode::Map) return;
+    const PageSpan s = page_span(data_, size_, offset, length);
+    if (s.length > 0) ::madvise(s.start, s.length, MADV_WILLNEED);
+}
+
+void MappedFile::advise_random() const {
+    if (mode_ != Mode::Map || data_ == nullptr) return;
+    ::madvise(data_, static_cast<size_t>(size_), MADV_RANDOM);
+}
+
+bool MappedFile::lock(uint64_t offset, uint64_t length) const {
+    const PageSpan s = page_span(data_, size_, offset, length);
+    if (s.length == 0) return true;
+    return ::mlock(s.start, s.length) == 0;
+}
+
+}  // namespace moecpu

@@ -1,0 +1,46 @@
+// A whole file held read-only in memory: either a read-only shared memory map (the default, so
+// a model's weights are paged in on demand and shared between processes) or a private copy read
+// into an aligned heap buffer (the `--no-mmap` path, for file systems where mmap is slow or absent).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace moecpu {
+
+class MappedFile {
+public:
+    enum class Mode { Map, ReadIntoMemory };
+
+    // Throws Error(MOECPU_ERR_IO) naming the file when it cannot be opened, is not a regular
+    // file, or cannot be mapped/read. An empty file succeeds with data() == nullptr, size() == 0.
+    static std::unique_ptr<MappedFile> open(const std::string& path, Mode mode = Mode::Map);
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+
+    const uint8_t* data() const { return data_; }
+    uint64_t size() const { return size_; }
+    const std::string& path() const { return path_; }
+    Mode mode() const { return mode_; }
+
+    // Paging hints for [offset, offset + length) (clamped to the file); no-ops for heap copies.
+    // They are only hints, so failures are ignored.
+    void advise_willneed(uint64_t offset, uint64_t length) const;
+    void advise_random() const;
+
+    // Pins [offset, offset + length) in RAM. Returns false when the OS refuses (usually
+    // RLIMIT_MEMLOCK); callers treat that as a warning, not an error.
+    bool lock(uint64_t offset, uint64_t length) const;
+
+private:
+    MappedFile() = default;
+
+    std::string path_;
+    Mode mode_ = Mode::Map;
+    uint8_t* data_ = nullptr;
+    uint64_t size_ = 0;
+};
+
+}  // namespace moecpu
