@@ -1,6 +1,7 @@
 // moe-bench: benchmarks for moecpu.
 //   --kernels   memory bandwidth, then matvec / matmul per weight format on DeepSeek-V3 shapes.
-// (A model benchmark, -m MODEL, is a separate mode to be added next to this one.)
+//   -m MODEL    prompt processing and generation tokens/s, weight bytes per token, GB/s and
+//               the fraction of the measured memory bandwidth.
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include <cxxopts.hpp>
 
 #include "examples/bench/kernel_bench.h"
+#include "examples/bench/model_bench.h"
 #include "quant/type_traits.h"
 
 namespace {
@@ -59,11 +61,49 @@ int run_kernels_mode(const cxxopts::ParseResult& args) {
     return 0;
 }
 
+int run_model_mode(const cxxopts::ParseResult& args) {
+    moecpu::bench::ModelBenchOptions opt;
+    opt.model_path = args["model"].as<std::string>();
+    opt.n_prompt = args["n-prompt"].as<int>();
+    opt.n_gen = args["n-gen"].as<int>();
+    opt.reps = args["repetitions"].as<int>();
+    opt.threads = args["threads"].as<int>();
+    opt.threads_batch = args["threads-batch"].as<int>();
+    opt.use_mmap = args.count("no-mmap") == 0;
+    if (args.count("tokens")) {
+        std::stringstream ss(args["tokens"].as<std::string>());
+        std::string v;
+        while (std::getline(ss, v, ','))
+            if (!v.empty()) opt.tokens.push_back(int32_t(std::atol(v.c_str())));
+    }
+    if (opt.n_prompt < 0 || opt.n_gen < 0 || opt.reps < 1 || (opt.n_prompt == 0 && opt.tokens.empty() && opt.n_gen == 0)) {
+        std::fprintf(stderr, "moe-bench: -p and -n must not be negative, -r at least 1, and something must run\n");
+        return 2;
+    }
+    const bool json = args.count("json") > 0;
+    try {
+        const auto report = moecpu::bench::run_model_bench(opt, !json);
+        if (json) std::cout << moecpu::bench::model_report_json(report) << "\n";
+        else moecpu::bench::print_model_report(report);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "moe-bench: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    cxxopts::Options options("moe-bench", "Benchmarks for moecpu kernels.");
+    cxxopts::Options options("moe-bench", "Benchmarks for moecpu: whole models (-m) or kernels (--kernels).");
     options.add_options()
+        ("m,model", "Model benchmark on this GGUF file", cxxopts::value<std::string>())
+        ("p,n-prompt", "Model: prompt tokens to process", cxxopts::value<int>()->default_value("64"))
+        ("n,n-gen", "Model: tokens to generate (0: prompt only)", cxxopts::value<int>()->default_value("16"))
+        ("r,repetitions", "Model: repetitions (the median is reported)", cxxopts::value<int>()->default_value("3"))
+        ("threads-batch", "Model: threads for prompt processing (0 = --threads)", cxxopts::value<int>()->default_value("0"))
+        ("tokens", "Model: the prompt as token ids (e.g. 0,648,893) instead of synthetic ones", cxxopts::value<std::string>())
+        ("no-mmap", "Model: read the file into memory instead of mapping it")
         ("kernels", "Kernel benchmark: memory read bandwidth, then matvec (n=1) and matmul (n=8,64,512) "
                     "per weight format on DeepSeek-V3 expert shapes and a large dense shape")
         ("t,threads", "Threads (0 = all hardware threads)", cxxopts::value<int>()->default_value("0"))
@@ -72,7 +112,7 @@ int main(int argc, char** argv) {
         ("shapes", "Comma-separated shapes: ffn_gate_up_exps (2048x7168), ffn_down_exps (7168x2048), "
                    "ffn_up_dense (18432x7168); default all",
          cxxopts::value<std::string>())
-        ("n,batch", "Comma-separated activation column counts (default 1,8,64,512; quick: 1,8)",
+        ("batch", "Comma-separated activation column counts (default 1,8,64,512; quick: 1,8)",
          cxxopts::value<std::string>())
         ("set-mib", "Size of the weight set cycled over, MiB (0 = 512, quick: 8); a set smaller "
                     "than the caches measures compute speed instead of streaming",
@@ -93,6 +133,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (args.count("kernels")) return run_kernels_mode(args);
-    std::fprintf(stderr, "moe-bench: choose a mode (--kernels)\n%s", options.help().c_str());
+    if (args.count("model")) return run_model_mode(args);
+    std::fprintf(stderr, "moe-bench: choose a mode (-m MODEL or --kernels)\n%s", options.help().c_str());
     return 2;
 }

@@ -1,0 +1,33 @@
+// moe-bench -m MODEL: prompt-processing and generation speed of a whole model, with the
+// weight bytes one generated token reads and how close that comes to the memory bandwidth.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace moecpu::bench {
+
+struct ModelBenchOptions {
+    std::string model_path;
+    int n_prompt = 64;          // -p: prompt tokens (synthetic ids unless tokens is set)
+    int n_gen = 16;             // -n: generated tokens (0: prompt only)
+    int reps = 3;               // medians over this many repetitions
+    int threads = 0, threads_batch = 0;
+    std::vector<int32_t> tokens;  // --tokens: the prompt, instead of synthetic ids
+    bool use_mmap = true;
+};
+
+struct ModelBenchReport {
+    std::string model_desc;
+    int n_prompt = 0, n_gen = 0, reps = 0, threads = 0;
+    double pp_tokens_per_s = 0, tg_tokens_per_s = 0;
+    uint64_t weight_bytes_per_token = 0;
+    double bandwidth_gbps = 0;  // measured read bandwidth with the same thread count
+    double gbps = 0, bw_fraction = 0;
+};
+
+ModelBenchReport run_model_bench(const ModelBenchOptions& options, bool print_progress);
+void print_model_report(const ModelBenchReport& r);
+std::string model_report_json(const ModelBenchReport& r);
+
+}  // namespace moecpu::bench
