@@ -22,6 +22,17 @@ const std::vector<std::string> kDeepseekV3 = {
     " ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
 };
 
+// DeepSeek-LLM / V2 / V2-Lite (llama.cpp: LLAMA_VOCAB_PRE_TYPE_DEEPSEEK_LLM). Its second step
+// lists the cased-letter ranges explicitly; \p{L&} (Lu, Ll, Lt) is the same set.
+const std::vector<std::string> kDeepseekLlm = {
+    "[\\r\\n]",
+    "\\s?\\p{L&}+",
+    "\\s?[!-/:-~\\x{FF01}-\\x{FF0F}\\x{FF1A}-\\x{FF5E}\\x{2018}-\\x{201F}\\x{3000}-\\x{3002}]+",
+    "\\s+$",
+    "[\\x{4E00}-\\x{9FA5}\\x{0800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+",
+    "\\p{N}+",
+};
+
 // GPT-2's original byte-level split (the fallback llama.cpp calls "default").
 const std::vector<std::string> kGpt2 = {
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
@@ -31,9 +42,10 @@ const std::vector<std::string> kGpt2 = {
 
 std::unique_ptr<PreTokenizer> PreTokenizer::for_name(const std::string& name) {
     if (name == "deepseek-v3") return std::make_unique<PreTokenizer>(kDeepseekV3);
+    if (name == "deepseek-llm") return std::make_unique<PreTokenizer>(kDeepseekLlm);
     if (name == "gpt2" || name == "default" || name.empty()) return std::make_unique<PreTokenizer>(kGpt2);
     fail(MOECPU_ERR_UNSUPPORTED, "unsupported pre-tokenizer '" + name +
-                                     "' (known: deepseek-v3, gpt2, default)");
+                                     "' (known: deepseek-v3, deepseek-llm, gpt2, default)");
 }
 
 PreTokenizer::PreTokenizer(const std::vector<std::string>& regexes) {

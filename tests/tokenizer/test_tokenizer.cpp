@@ -110,3 +110,12 @@ TEST_CASE("a very long piece tokenizes quickly", "[tokenizer]") {
     const auto ids = encode(s, false);
     CHECK(fixture_vocab().detokenize(ids) == s);
 }
+
+TEST_CASE("deepseek-llm (V2) pre-tokenizer splits as its Split sequence does", "[tokenizer]") {
+    auto pre = PreTokenizer::for_name("deepseek-llm");
+    std::vector<std::string_view> pieces;
+    pre->split("Hello world, 123 你好\n", pieces);
+    const std::vector<std::string> got(pieces.begin(), pieces.end());
+    CHECK(got == std::vector<std::string>{"Hello", " world", ",", " ", "123", " ", "你好", "\n"});
+    CHECK_THROWS(PreTokenizer::for_name("no-such-pre-tokenizer"));
+}
