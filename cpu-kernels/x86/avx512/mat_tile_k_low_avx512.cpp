@@ -1,0 +1,73 @@
+// AVX-512 tiles of Q2_K and Q3_K against Q8_K activations (driver: kquant_tile_avx512.h).
+// Both keep 2-bit digits in qs: for each 128-element half, 32 bytes hold four 32-element runs in
+// bit pairs 0-1, 2-3, 4-5, 6-7; sub-blocks of 16 elements follow element order.
+#include <cstring>
+
+#include "cpu-kernels/x86/avx512/avx512_kernels.h"
+#include "cpu-kernels/x86/avx512/kquant_tile_avx512.h"
+
+namespace moecpu::kernels::MOECPU_AVX512_NS {
+namespace {
+
+// The 2-bit digits of one 128-element half → two 64-element chunks in element order.
+MOECPU_AVX512_INLINE void two_bit_digits_of_half(const uint8_t* qs32, __m512i* first, __m512i* second) {
+    const __m512i runs = bytes_and_shifted(qs32, 2);  // [bits 0-1 run | bits 2-3 run] in the low bits
+    const __m512i three = _mm512_set1_epi8(3);
+    *first = _mm512_and_si512(runs, three);
+    *second = _mm512_and_si512(_mm512_srli_epi16(runs, 4), three);
+}
+
+// Q2_K: x = d·(s & 15)·u − dmin·(s >> 4) per 16-element sub-block with scale byte s, u in 0..3.
+MOECPU_AVX512_INLINE void unpack_q2_K(const uint8_t* row, int64_t b, KSuperBlock* sb) {
+    const block_q2_K& x = reinterpret_cast<const block_q2_K*>(row)[b];
+    two_bit_digits_of_half(x.qs, &sb->digits[0], &sb->digits[1]);
+    two_bit_digits_of_half(x.qs + 32, &sb->digits[2], &sb->digits[3]);
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    const __m256i scales16 = _mm256_cvtepu8_epi16(_mm_and_si128(packed, low4));
+    for (int chunk = 0; chunk < 4; ++chunk) sb->scales[chunk] = chunk_scales_per_16(scales16, chunk);
+    sb->bias16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), low4));
+    sb->d = half_to_float(x.d);
+    sb->d_bias = half_to_float(x.dmin);
+}
+
+// Q3_K's sixteen 6-bit scales: scale i takes its low 4 bits from byte i % 8 (low nibble for
+// i < 8, high nibble after) and its high 2 bits from byte 8 + i % 4, bit pair i / 4. Stored with
+// an offset of 32. Four scales are assembled per 32-bit word.
+MOECPU_AVX512_INLINE __m256i q3_K_signed_scales(const uint8_t packed[12]) {
+    uint32_t low[2], high;
+    std::memcpy(low, packed, 8);
+    std::memcpy(&high, packed + 8, 4);
+    const uint32_t nibbles = 0x0F0F0F0Fu, pairs = 0x03030303u;
+    const __m128i scales = _mm_set_epi32(static_cast<int>(((low[1] >> 4) & nibbles) | (((high >> 6) & pairs) << 4)),
+                                         static_cast<int>(((low[0] >> 4) & nibbles) | (((high >> 4) & pairs) << 4)),
+                                         static_cast<int>((low[1] & nibbles) | (((high >> 2) & pairs) << 4)),
+                                         static_cast<int>((low[0] & nibbles) | ((high & pairs) << 4)));
+    return _mm256_cvtepi8_epi16(_mm_sub_epi8(scales, _mm_set1_epi8(32)));
+}
+
+// Q3_K: x = d·s·(u − 4) with u = two low bits + 4·(hmask bit) in 0..7; the −4 goes to the bias.
+MOECPU_AVX512_INLINE void unpack_q3_K(const uint8_t* row, int64_t b, KSuperBlock* sb) {
+    const block_q3_K& x = reinterpret_cast<const block_q3_K*>(row)[b];
+    two_bit_digits_of_half(x.qs, &sb->digits[0], &sb->digits[1]);
+    two_bit_digits_of_half(x.qs + 32, &sb->digits[2], &sb->digits[3]);
+    // hmask bit j of byte l is the high bit of element 32·j + l; chunk c holds runs 2c and 2c+1.
+    const __m512i high_bits = bytes_and_shifted(x.hmask, 1);
+    const __m512i four = _mm512_set1_epi8(4);
+    for (int chunk = 0; chunk < 4; ++chunk) {
+        const __mmask64 set = _mm512_test_epi8_mask(high_bits, _mm512_set1_epi8(static_cast<char>(1 << (2 * chunk))));
+        sb->digits[chunk] = _mm512_mask_add_epi8(sb->digits[chunk], set, sb->digits[chunk], four);
+    }
+    const __m256i scales16 = q3_K_signed_scales(x.scales);
+    for (int chunk = 0; chunk < 4; ++chunk) sb->scales[chunk] = chunk_scales_per_16(scales16, chunk);
+    sb->bias16 = _mm256_slli_epi16(scales16, 2);  // 4·s per group
+    sb->d = half_to_float(x.d);
+    sb->d_bias = sb->d;
+}
+
+}  // namespace
+
+MOECPU_AVX512_KQUANT_TILE(mat_tile_q2_K, unpack_q2_K, false)
+MOECPU_AVX512_KQUANT_TILE(mat_tile_q3_K, unpack_q3_K, true)
+
+}  // namespace moecpu::kernels::MOECPU_AVX512_NS
