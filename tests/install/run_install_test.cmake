@@ -1,0 +1,110 @@
+# Run by CTest (see CMakeLists.txt): cmake -DCONFIG=install_test_config.cmake -P run_install_test.cmake
+include(${CONFIG})
+
+function(step what)
+  message(STATUS "install_package: ${what}")
+endfunction()
+# run(<name> COMMAND...): runs a command, fails the test with its output if it fails.
+function(run name)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "install_package: ${name} failed (${rc}):\n${ARGN}\n${out}\n${err}")
+  endif()
+  set(RUN_OUTPUT "${out}" PARENT_SCOPE)
+endfunction()
+function(require_file path)
+  if(NOT EXISTS "${path}")
+    message(FATAL_ERROR "install_package: not installed: ${path}")
+  endif()
+endfunction()
+
+set(PREFIX ${WORK_DIR}/prefix)
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+
+step("cmake --install ${BUILD_DIR} --prefix ${PREFIX}")
+run("cmake --install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
+
+set(LIB ${PREFIX}/${LIBDIR})
+foreach(f ${INCLUDEDIR}/moecpu.h ${LIBDIR}/libmoecpu.so ${LIBDIR}/libmoecpu.so.${SOVERSION}
+          ${LIBDIR}/libmoecpu.so.${VERSION} ${LIBDIR}/libmoecpu.a
+          ${LIBDIR}/cmake/moecpu/moecpuConfig.cmake ${LIBDIR}/cmake/moecpu/moecpuConfigVersion.cmake
+          ${LIBDIR}/cmake/moecpu/moecpuTargets.cmake ${LIBDIR}/pkgconfig/moecpu.pc)
+  require_file(${PREFIX}/${f})
+endforeach()
+foreach(tool IN LISTS TOOLS)
+  require_file(${PREFIX}/${BINDIR}/${tool})
+endforeach()
+list(LENGTH TOOLS n_tools)
+step("headers, libraries, CMake package, moecpu.pc and ${n_tools} tool(s) installed")
+
+# Only the C API leaves the shared library.
+run("nm -D" ${NM} -D --defined-only ${LIB}/libmoecpu.so)
+string(REPLACE "\n" ";" lines "${RUN_OUTPUT}")
+set(exported 0)
+set(foreign "")
+foreach(line IN LISTS lines)
+  if(line MATCHES "^[0-9a-fA-F]* *[A-Za-z] +([^ ]+)$")
+    set(sym ${CMAKE_MATCH_1})
+    if(sym MATCHES "^moecpu_")
+      math(EXPR exported "${exported} + 1")
+    else()
+      string(APPEND foreign "  ${line}\n")
+    endif()
+  endif()
+endforeach()
+if(foreign)
+  message(FATAL_ERROR "install_package: libmoecpu.so exports symbols outside the C API:\n${foreign}")
+endif()
+if(exported EQUAL 0)
+  message(FATAL_ERROR "install_package: libmoecpu.so exports no moecpu_* symbol:\n${RUN_OUTPUT}")
+endif()
+step("libmoecpu.so exports ${exported} symbols, all moecpu_*")
+
+# 1. CMake package: find_package(moecpu) -> moecpu::moecpu.
+set(flag_args "")
+if(EXTRA_FLAGS)
+  list(APPEND flag_args "-DCMAKE_C_FLAGS=${EXTRA_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${EXTRA_FLAGS}")
+endif()
+run("configure consumer" ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/consumer-build
+    -G ${GENERATOR} -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM} -DCMAKE_C_COMPILER=${C_COMPILER}
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${PREFIX} ${flag_args})
+run("build consumer" ${CMAKE_COMMAND} --build ${WORK_DIR}/consumer-build)
+run("run consumer (CMake package)" ${WORK_DIR}/consumer-build/moecpu_consumer ${VERSION})
+step("find_package consumer:\n${RUN_OUTPUT}")
+
+# 2. pkg-config, shared library.
+if(NOT PKG_CONFIG)
+  message(FATAL_ERROR "install_package: pkg-config not found")
+endif()
+set(ENV{PKG_CONFIG_PATH} ${LIB}/pkgconfig)
+run("pkg-config --modversion" ${PKG_CONFIG} --modversion moecpu)
+string(STRIP "${RUN_OUTPUT}" pc_version)
+if(NOT pc_version STREQUAL VERSION)
+  message(FATAL_ERROR "install_package: moecpu.pc says version '${pc_version}', expected ${VERSION}")
+endif()
+run("pkg-config --cflags --libs" ${PKG_CONFIG} --cflags --libs moecpu)
+string(STRIP "${RUN_OUTPUT}" pc_flags)
+separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+separate_arguments(extra UNIX_COMMAND "${EXTRA_FLAGS}")
+run("cc (pkg-config, shared)" ${C_COMPILER} -std=c11 -Wall -Wextra -Werror -pedantic ${extra}
+    ${CONSUMER_DIR}/main.c ${pc_flags} -o ${WORK_DIR}/consumer_pc)
+set(ENV{LD_LIBRARY_PATH} ${LIB})
+run("run consumer (pkg-config, shared)" ${WORK_DIR}/consumer_pc ${VERSION})
+step("pkg-config consumer (shared): ${pc_flags}")
+unset(ENV{LD_LIBRARY_PATH})
+
+# 3. pkg-config --static: libmoecpu.a plus Libs.private must link a C program on their own.
+run("pkg-config --static --libs" ${PKG_CONFIG} --static --libs moecpu)
+string(STRIP "${RUN_OUTPUT}" pc_static)
+separate_arguments(pc_static UNIX_COMMAND "${pc_static}")
+list(TRANSFORM pc_static REPLACE "^-lmoecpu$" "-l:libmoecpu.a")
+run("cc (pkg-config, static)" ${C_COMPILER} -std=c11 ${extra} ${CONSUMER_DIR}/main.c
+    -I${PREFIX}/${INCLUDEDIR} ${pc_static} -o ${WORK_DIR}/consumer_static)
+run("run consumer (static)" ${WORK_DIR}/consumer_static ${VERSION})
+run("readelf -d" readelf -d ${WORK_DIR}/consumer_static)
+if(RUN_OUTPUT MATCHES "libmoecpu\\.so")
+  message(FATAL_ERROR "install_package: the static consumer still needs libmoecpu.so")
+endif()
+step("pkg-config consumer (static): ${pc_static}")
+step("all checks passed")
