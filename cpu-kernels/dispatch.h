@@ -1,5 +1,7 @@
 // Run-time choice of the kernel table.
 #pragma once
+#include <string>
+
 #include "cpu-kernels/kernel_table.h"
 
 namespace moecpu::kernels {
@@ -13,12 +15,24 @@ struct CpuFeatures {
 
 const CpuFeatures& cpu_features();  // detected once (cpuid/xgetbv, getauxval)
 
-// Table for an ISA, or null if this build or this CPU lacks it.
+// Table for an ISA, or null if this build or this CPU lacks it. Null entries of the ISA's own
+// table are filled (see kernel_table.h), so every entry of the returned table is callable.
 const KernelTable* table_for(Isa isa);
 
 // The process-wide table: the best the CPU supports, lowered by MOECPU_ISA=scalar|avx2|avx512|neon.
 const KernelTable& active();
 
-const char* isa_name(Isa isa);
+const char* isa_name(Isa isa);  // "scalar", "avx2", "avx512", "neon", "neon-dotprod"
+
+// True when the CPU features allow the ISA and this build has its table.
+bool isa_usable(Isa isa, const CpuFeatures& f);
+
+// The choice active() makes, as a pure function: the best usable ISA for `f`, or the one named
+// by `env_value` (MOECPU_ISA; null or empty = no request) when it is usable. An unknown or
+// unusable request keeps the best and describes why in *warning (left empty otherwise).
+Isa choose_isa(const CpuFeatures& f, const char* env_value, std::string* warning);
+
+// Features detected and table chosen, one line each, for `moe-inspect --cpu`.
+std::string describe_cpu();
 
 }  // namespace moecpu::kernels
