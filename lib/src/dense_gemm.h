@@ -1,0 +1,20 @@
+// Big-batch f32 GEMM through oneDNN's sgemm (on the OpenMP team; OpenBLAS measured and rejected,
+// see dense_gemm.cpp), for the linears where it beats the kernel table's mat_tile. Absent
+// (returns false) in builds without BLAS (MOECPU_HAVE_BLAS=0, e.g. aarch64) and inside an OpenMP
+// parallel region (the forward's own teams are not nested into).
+#pragma once
+#include <cstdint>
+
+#include "quant/ggml_types.h"
+
+namespace moecpu {
+
+// True when y = W·x for this weight type and batch should go to dense_gemm_f32.
+bool dense_gemm_wins(GgmlType w_type, int64_t n_tokens);
+
+// y[n][rows] = x[n][k] · w[rows][k]^T, all row-major with the given strides (in floats).
+// Returns false (nothing written) when no BLAS backend can run here; the caller falls back.
+bool dense_gemm_f32(const float* x, int64_t x_stride, int64_t n, const float* w, int64_t w_stride, int64_t rows,
+                    int64_t k, float* y, int64_t y_stride, int n_threads);
+
+}  // namespace moecpu
