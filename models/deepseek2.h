@@ -77,6 +77,15 @@ private:
     std::vector<Deepseek2Layer> layers_;
 };
 
+// Told after each MoE layer's router has chosen and before the chosen experts run: the hook for
+// residency accounting and for prefetching expert weights so disk reads overlap compute.
+class RoutingObserver {
+public:
+    virtual ~RoutingObserver() = default;
+    // chosen: [n_tokens][k] expert ids; xn: [n_tokens][n_embd] the layer's normalised FFN input.
+    virtual void on_routed(int layer, const int32_t* chosen, int64_t n_tokens, int64_t k, const float* xn) = 0;
+};
+
 // Everything a context needs per model: compressed KV cache, RoPE tables, scratch buffers.
 // Sized once at creation (n_ctx tokens, batches of up to n_batch tokens); evaluation allocates
 // nothing.
@@ -92,15 +101,19 @@ public:
     // Writes logits for every token ([n][n_vocab]) if all_logits, else for the last one only.
     void forward(const int32_t* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits, int n_threads);
 
+    // Observers are called in the order added; they must outlive this state.
+    void add_observer(RoutingObserver* observer) { observers_.push_back(observer); }
+
 private:
     struct Buffers;
     void attention(const Deepseek2Layer& L, int il, int64_t n, int64_t pos0, int n_threads);
     void feed_forward(const Deepseek2Layer& L, int64_t n, int n_threads);
-    void moe(const Deepseek2Layer& L, int64_t n, int n_threads);
+    void moe(const Deepseek2Layer& L, int il, int64_t n, int n_threads);
 
     const Deepseek2Model& model_;
     int64_t n_ctx_, n_batch_;
     std::unique_ptr<Buffers> b_;
+    std::vector<RoutingObserver*> observers_;
 };
 
 }  // namespace moecpu

@@ -1,6 +1,7 @@
 // The deepseek2 forward pass, written to be read top to bottom; speed lives in the kernels.
 // Per layer: RMSNorm → MLA attention (absorbed form: queries are mapped into the compressed
-// latent space, so the cache holds only kv_norm(c_kv) and the rotated k_pe per token) →
+// latent space, so the cache holds only kv_norm(c_kv) and the rotated k_pe per token; batches
+// past a measured size decompress keys and values instead: deepseek2_prefill_attention.cpp) →
 // RMSNorm → dense FFN or routed experts + shared experts.
 #include <omp.h>
 
@@ -11,6 +12,8 @@
 #include "cpu-kernels/dispatch.h"
 #include "lib/src/error.h"
 #include "models/deepseek2.h"
+#include "models/deepseek2_prefill_attention.h"
+#include "models/mla_head_products.h"
 #include "quant/type_traits.h"
 
 namespace moecpu {
@@ -33,6 +36,7 @@ struct Deepseek2State::Buffers {
     std::vector<float> group_score;       // [n_group]
     std::vector<uint8_t> group_kept;      // [n_group]
     std::vector<int32_t> chosen;          // [n_expert_used]
+    std::vector<int32_t> chosen_all;      // [n_batch][n_expert_used]: every token's selection
     std::vector<float> chosen_weight;     // [n_expert_used]
     std::vector<int32_t> expert_count;    // [n_expert]
     std::vector<int32_t> expert_token;    // [n_expert][n_batch]
@@ -43,6 +47,8 @@ struct Deepseek2State::Buffers {
     std::vector<float> cache_kpe;         // [n_layer][n_ctx][qk_rope]
     std::vector<float> rope_cos, rope_sin;  // [n_ctx][qk_rope / 2]
     std::vector<uint8_t> act;             // activation rows in the weights' dot-product format
+    std::vector<float> prefill;           // [prefill_threads][mla_prefill_scratch_floats]: tiles, head-product work
+    int prefill_threads = 1;
     LinearScratch scratch;
     float kq_scale = 1.0f;
 };
@@ -69,6 +75,10 @@ std::vector<double> rope_frequencies(const Deepseek2Hparams& h) {
         freq[size_t(i)] = freq[size_t(i)] / h.yarn_factor * (1.0 - keep) + freq[size_t(i)] * keep;
     }
     return freq;
+}
+
+MlaDims mla_dims(const Deepseek2Hparams& h) {
+    return {h.n_head, h.kv_lora_rank, h.qk_nope, h.qk_rope, h.v_head};
 }
 
 // The first n_rows cached vectors of a layer viewed as an f32 matrix [n_rows][width].
@@ -110,6 +120,7 @@ Deepseek2State::Deepseek2State(const Deepseek2Model& model, int64_t n_ctx, int64
     b.group_score.resize(size_t(h.n_group));
     b.group_kept.resize(size_t(h.n_group));
     b.chosen.resize(size_t(h.n_expert_used));
+    b.chosen_all.resize(size_t(T * h.n_expert_used));
     b.chosen_weight.resize(size_t(h.n_expert_used));
     b.expert_count.resize(size_t(h.n_expert));
     b.expert_token.resize(size_t(h.n_expert * T));
@@ -122,6 +133,9 @@ Deepseek2State::Deepseek2State(const Deepseek2Model& model, int64_t n_ctx, int64
     const int64_t widest_input = std::max({h.n_embd, h.q_lora_rank, ffn_width, H * h.v_head, h.kv_lora_rank, h.qk_nope});
     b.act.resize(linear_scratch_bytes(widest_input, std::max(T, H)));  // score matmuls take the heads as columns
     b.scratch = {b.act.data(), b.act.size()};
+    // Non-absorbed MLA for batches: per-thread tiles, planned for every processor.
+    b.prefill_threads = std::max(1, omp_get_num_procs());
+    b.prefill.resize(size_t(b.prefill_threads) * mla_prefill_scratch_floats(mla_dims(h), T));
 
     const int64_t half = h.qk_rope / 2;
     const std::vector<double> freq = rope_frequencies(h);
@@ -167,7 +181,7 @@ void Deepseek2State::forward(const int32_t* tokens, int64_t n, int64_t pos0, boo
         for (int64_t i = 0; i < n; ++i) k.add(&b.x[size_t(i * h.n_embd)], &b.block_out[size_t(i * h.n_embd)], &b.x[size_t(i * h.n_embd)], h.n_embd);
 
         for (int64_t i = 0; i < n; ++i) k.rms_norm(&b.x[size_t(i * h.n_embd)], L.ffn_norm.data(), &b.xn[size_t(i * h.n_embd)], h.n_embd, h.rms_eps);
-        if (L.moe) moe(L, n, n_threads);
+        if (L.moe) moe(L, il, n, n_threads);
         else feed_forward(L, n, n_threads);
         for (int64_t i = 0; i < n; ++i) k.add(&b.x[size_t(i * h.n_embd)], &b.block_out[size_t(i * h.n_embd)], &b.x[size_t(i * h.n_embd)], h.n_embd);
     }
@@ -208,10 +222,37 @@ void Deepseek2State::attention(const Deepseek2Layer& L, int il, int64_t n, int64
             k.rope_interleaved(&b.q[size_t((i * H + hd) * qk + h.qk_nope)], &b.rope_cos[size_t(pos * half)],
                                &b.rope_sin[size_t(pos * half)], rope);
     }
+    // Batches (prefill): decompress keys and values per head and attend in the plain form.
+    if (mla_prefill_pays_off(mla_dims(h), n)) {
+        MlaPrefillArgs pa;
+        pa.dims = mla_dims(h);
+        pa.q = b.q.data();
+        pa.ckv = ckv_layer;
+        pa.kpe = kpe_layer;
+        pa.k_b = L.k_b;
+        pa.v_b = L.v_b;
+        pa.n = n;
+        pa.pos0 = pos0;
+        pa.kq_scale = b.kq_scale;
+        pa.out = b.heads.data();
+        pa.scratch = b.prefill.data();
+        pa.n_scratch_threads = b.prefill_threads;
+        mla_prefill_attention(pa, n_threads);
+        linear(L.attn_out, b.heads.data(), H * h.v_head, n, b.block_out.data(), h.n_embd, b.scratch, n_threads);
+        return;
+    }
     // Absorb k_b into the queries: q_abs[h] = k_b[h] · q_nope[h], so scores are dot products
     // with the cached latent vectors directly.
-    for (int64_t hd = 0; hd < H; ++hd)
-        linear(L.k_b.matrix(hd), &b.q[size_t(hd * qk)], H * qk, n, &b.q_abs[size_t(hd * kvl)], H * kvl, b.scratch, n_threads);
+    // Every head in one parallel region (the prefill tiles double as per-thread activation
+    // scratch); one linear per head if that scratch is too small.
+    auto per_head = [&](const WeightView& w, const float* x, int64_t x_stride, int64_t x_off, float* y, int64_t y_stride,
+                        int64_t y_off) {
+        const HeadProducts p{w, x, x_stride, x_off, y, y_stride, y_off, n, reinterpret_cast<uint8_t*>(b.prefill.data()),
+                             b.prefill.size() * sizeof(float) / size_t(b.prefill_threads), b.prefill_threads};
+        if (run_head_products(p, n_threads)) return;
+        for (int64_t hd = 0; hd < H; ++hd) linear(w.matrix(hd), x + hd * x_off, x_stride, n, y + hd * y_off, y_stride, b.scratch, n_threads);
+    };
+    per_head(L.k_b, b.q.data(), H * qk, qk, b.q_abs.data(), H * kvl, kvl);
 
     // Scores of all heads against the cached latents: the cache rows act as one weight matrix
     // shared by every head (MQA-like), so each token streams its cache once, not once per head.
@@ -248,9 +289,7 @@ void Deepseek2State::attention(const Deepseek2Layer& L, int il, int64_t n, int64
         }
     }
     // Per head, map the latent back to values, then the output projection.
-    for (int64_t hd = 0; hd < H; ++hd)
-        linear(L.v_b.matrix(hd), &b.latent[size_t(hd * kvl)], H * kvl, n, &b.heads[size_t(hd * h.v_head)], H * h.v_head,
-               b.scratch, n_threads);
+    per_head(L.v_b, b.latent.data(), H * kvl, kvl, b.heads.data(), H * h.v_head, h.v_head);
     linear(L.attn_out, b.heads.data(), H * h.v_head, n, b.block_out.data(), h.n_embd, b.scratch, n_threads);
 }
 
@@ -265,7 +304,7 @@ void Deepseek2State::feed_forward(const Deepseek2Layer& L, int64_t n, int n_thre
     linear(L.ffn_down, b.ffn_a.data(), ff, n, b.block_out.data(), h.n_embd, b.scratch, n_threads);
 }
 
-void Deepseek2State::moe(const Deepseek2Layer& L, int64_t n, int n_threads) {
+void Deepseek2State::moe(const Deepseek2Layer& L, int il, int64_t n, int n_threads) {
     const Deepseek2Hparams& h = model_.hparams();
     const kernels::KernelTable& k = kernels::active();
     Buffers& b = *b_;
@@ -326,11 +365,14 @@ void Deepseek2State::moe(const Deepseek2Layer& L, int64_t n, int n_threads) {
             if (h.expert_weights_norm) w /= weight_sum;
             w *= h.expert_weights_scale;
             const int32_t e = chosen[s];
+            b.chosen_all[size_t(i * K + s)] = e;
             const int32_t slot = b.expert_count[size_t(e)]++;
             b.expert_token[size_t(e * n_batch_ + slot)] = int32_t(i);
             b.expert_weight[size_t(e * n_batch_ + slot)] = w;
         }
     }
+
+    for (RoutingObserver* o : observers_) o->on_routed(il, b.chosen_all.data(), n, K, b.xn.data());
 
     // Each selected expert runs once over all its tokens, so its weights stream once per batch.
     std::fill(b.block_out.begin(), b.block_out.begin() + n * h.n_embd, 0.0f);

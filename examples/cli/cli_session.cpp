@@ -46,6 +46,8 @@ int32_t on_token(moecpu_token token, const char* piece, size_t len, void* user_d
 CliSession::CliSession(const CliOptions& options) : opt_(options) {
     moecpu_model_params mp = moecpu_model_default_params();
     mp.use_mmap = opt_.use_mmap ? 1 : 0;
+    mp.use_mlock = opt_.use_mlock ? 1 : 0;
+    mp.advise_random_experts = opt_.advise_random ? 1 : 0;
     mp.n_threads = opt_.n_threads;
     check(moecpu_model_load(opt_.model_path.c_str(), mp, &model_), "loading model");
     char desc[512];
@@ -58,7 +60,14 @@ CliSession::CliSession(const CliOptions& options) : opt_(options) {
     cp.n_threads = opt_.n_threads;
     cp.n_threads_batch = opt_.n_threads_batch;
     cp.logits_all = opt_.logits_out.empty() ? 0 : 1;
+    cp.prefetch_experts = opt_.prefetch ? 1 : 0;
+    cp.prefetch_next_layer = opt_.prefetch_next ? 1 : 0;
     check(moecpu_context_create(model_, cp, &ctx_), "creating context");
+    if (opt_.use_mlock) {
+        moecpu_stats st{};
+        if (moecpu_get_stats(ctx_, &st) == MOECPU_OK && st.mlock_state < 0)
+            std::fprintf(stderr, "moe-cli: warning: --mlock: the OS refused to lock the weights (raise RLIMIT_MEMLOCK, ulimit -l)\n");
+    }
     std::signal(SIGINT, on_sigint);
 }
 
@@ -123,6 +132,31 @@ void CliSession::print_speed() const {
                  rate(gen_tokens_, gen_seconds_));
 }
 
+void CliSession::print_stats() const {
+    moecpu_stats s{};
+    check(moecpu_get_stats(ctx_, &s), "reading stats");
+    auto mib = [](uint64_t b) { return double(b) / double(1 << 20); };
+    auto pct = [](uint64_t a, uint64_t b) { return b ? 100.0 * double(a) / double(b) : 0.0; };
+    std::fprintf(stderr, "moe-cli: stats: %lld tokens evaluated, file %.1f MiB\n", (long long)s.n_tokens, mib(s.file_bytes));
+    std::fprintf(stderr, "moe-cli: stats: layer  experts-used/total  selections  touched-MiB  resident-MiB\n");
+    for (int32_t il = 0; il < s.n_layers; ++il) {
+        moecpu_layer_stats l{};
+        check(moecpu_get_layer_stats(ctx_, il, &l), "reading layer stats");
+        if (!l.is_moe) continue;
+        std::fprintf(stderr, "moe-cli: stats: %5d  %8d/%-8d  %10lld  %11.1f  %12.1f\n", il, l.n_distinct, l.n_expert,
+                     (long long)l.n_selections, mib(l.expert_bytes_touched), mib(l.expert_bytes_resident));
+    }
+    std::fprintf(stderr, "moe-cli: stats: expert weights: %.1f MiB touched, %.1f of %.1f MiB resident (%.1f%%)\n",
+                 mib(s.expert_bytes_touched), mib(s.expert_bytes_resident), mib(s.expert_bytes),
+                 pct(s.expert_bytes_resident, s.expert_bytes));
+    std::fprintf(stderr, "moe-cli: stats: other weights: %.1f of %.1f MiB resident (%.1f%%)%s\n", mib(s.other_bytes_resident),
+                 mib(s.other_bytes), pct(s.other_bytes_resident, s.other_bytes),
+                 s.mlock_state > 0 ? ", locked" : s.mlock_state < 0 ? ", lock refused" : "");
+    std::fprintf(stderr, "moe-cli: stats: page faults: %llu major, %llu minor; disk read: %.1f MiB (%.2f MiB/token)\n",
+                 (unsigned long long)s.major_faults, (unsigned long long)s.minor_faults, mib(s.disk_read_bytes),
+                 s.n_tokens ? mib(s.disk_read_bytes) / double(s.n_tokens) : 0.0);
+}
+
 int CliSession::run_prompt() {
     std::vector<int32_t> prompt = opt_.tokens.empty() ? tokenize(opt_.prompt, true) : opt_.tokens;
     const int32_t n_vocab = moecpu_model_n_vocab(model_);
@@ -138,6 +172,7 @@ int CliSession::run_prompt() {
     std::vector<int32_t> generated;
     if (opt_.n_predict > 0) generate(&generated, false);
     print_speed();
+    if (opt_.stats) print_stats();
     return 0;
 }
 
@@ -186,6 +221,7 @@ int CliSession::run_chat() {
         turns.emplace_back("assistant", opens_reasoning ? "<think>\n" + reply : reply);
     }
     print_speed();
+    if (opt_.stats) print_stats();
     return 0;
 }
 

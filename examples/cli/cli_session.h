@@ -22,6 +22,11 @@ struct CliOptions {
     bool chat = false;
     bool show_reasoning = true;
     bool use_mmap = true;
+    bool use_mlock = false;        // --mlock: keep non-expert weights in RAM
+    bool stats = false;            // --stats: residency and access statistics at exit
+    bool prefetch = true;          // --no-prefetch turns off MADV_WILLNEED on chosen experts
+    bool prefetch_next = false;    // --prefetch-next: also hint the next layer's likely experts
+    bool advise_random = true;     // --no-advise-random keeps the kernel's read-ahead on experts
     moecpu_sampler_params sampling = moecpu_sampler_default_params();
 };
 
@@ -38,6 +43,7 @@ private:
     int32_t generate(std::vector<int32_t>* generated, bool starts_in_reasoning);
     void write_logits(size_t n_rows) const;
     void print_speed() const;
+    void print_stats() const;
 
     CliOptions opt_;
     moecpu_model* model_ = nullptr;

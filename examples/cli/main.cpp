@@ -53,6 +53,11 @@ int main(int argc, char** argv) {
         ("hide-thinking", "do not print the reasoning between <think> and </think>")
         ("logits-out", "write the prompt's logits (float32, [n_tokens][n_vocab]) to a file", cxxopts::value<std::string>())
         ("no-mmap", "read the model into memory instead of mapping it")
+        ("mlock", "lock the non-expert weights in RAM (a warning if the OS refuses)")
+        ("stats", "print expert usage, resident weight bytes, page faults and disk reads at exit")
+        ("no-prefetch", "do not ask the OS to read the chosen experts ahead of use")
+        ("prefetch-next", "also hint the experts the next layer will likely choose")
+        ("no-advise-random", "keep the kernel's read-ahead on expert tensors (no MADV_RANDOM)")
         ("h,help", "show this help");
     try {
         const auto a = opts.parse(argc, argv);
@@ -85,6 +90,11 @@ int main(int argc, char** argv) {
         o.chat = a.count("chat") > 0;
         o.show_reasoning = a.count("hide-thinking") == 0;
         o.use_mmap = a.count("no-mmap") == 0;
+        o.use_mlock = a.count("mlock") > 0;
+        o.stats = a.count("stats") > 0;
+        o.prefetch = a.count("no-prefetch") == 0;
+        o.prefetch_next = a.count("prefetch-next") > 0;
+        o.advise_random = a.count("no-advise-random") == 0;
         o.sampling.temperature = a["temp"].as<float>();
         o.sampling.top_k = a["top-k"].as<int>();
         o.sampling.top_p = a["top-p"].as<float>();

@@ -30,7 +30,8 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 // Builds the tensor list while checking sources against the checkpoint.
 class Planner {
 public:
-    Planner(const HfCheckpoint& ckpt, const TensorTypePolicy& policy) : ckpt_(ckpt), policy_(policy) {}
+    Planner(const HfCheckpoint& ckpt, const TensorTypePolicy& policy, int64_t n_layer)
+        : ckpt_(ckpt), policy_(policy), n_layer_(n_layer) {}
 
     // Checks `hf_name` exists, converts to float and has `shape` (PyTorch order).
     void expect(const std::string& hf_name, const std::vector<int64_t>& shape) {
@@ -59,8 +60,10 @@ public:
         p.source = source;
         p.hf_names = std::move(hf);
         p.keep_f32 = llama_cpp_keeps_f32(p.name, p.n_dims);
-        TensorTypeRequest req{p.name, p.n_dims, p.ne, p.keep_f32};
-        p.type = policy_.type_for(req);
+        TensorTypeRequest req{p.name, p.n_dims, p.ne, p.keep_f32, n_layer_};
+        const TypeChoice choice = choose_tensor_type(policy_, req);
+        p.type = choice.type;
+        p.wanted_type = choice.wanted;
         tensors_.push_back(std::move(p));
         return tensors_.back();
     }
@@ -78,6 +81,7 @@ public:
 private:
     const HfCheckpoint& ckpt_;
     const TensorTypePolicy& policy_;
+    int64_t n_layer_;
     std::vector<PlannedTensor> tensors_;
     std::set<std::string> used_;
 };
@@ -213,7 +217,7 @@ std::string size_label(const std::vector<PlannedTensor>& tensors) {
 
 GgufPlan plan_deepseek2(const HfCheckpoint& ckpt, const Deepseek2HParams& hp, const TensorTypePolicy& policy,
                         const std::string& model_name) {
-    Planner pl(ckpt, policy);
+    Planner pl(ckpt, policy, hp.n_layer);
     const int64_t H = hp.hidden_size;
     pl.copy("token_embd.weight", "model.embed_tokens.weight", {hp.vocab_size, H});
     for (int64_t il = 0; il < hp.n_layer; ++il) plan_layer(pl, hp, il, ckpt);

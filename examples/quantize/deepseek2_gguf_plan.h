@@ -33,6 +33,7 @@ struct PlannedTensor {
     std::vector<std::string> hf_names;
     bool keep_f32 = false;
     GgmlType type = GgmlType::F32;
+    GgmlType wanted_type = GgmlType::F32;  // the policy's choice before the row-length fallback
     // KvBToKB / KvBToVB geometry.
     int64_t n_head = 0, nope = 0, v_dim = 0;
 

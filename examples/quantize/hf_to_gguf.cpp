@@ -9,7 +9,7 @@
 #include "examples/quantize/deepseek2_gguf_plan.h"
 #include "examples/quantize/deepseek2_hparams.h"
 #include "examples/quantize/hf_checkpoint.h"
-#include "examples/quantize/progress.h"
+#include "examples/quantize/quantize_stream.h"
 #include "examples/quantize/tensor_type_policy.h"
 #include "examples/quantize/tokenizer_gguf.h"
 #include "lib/src/error.h"
@@ -22,46 +22,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Floats converted per step: 16 MiB, large enough for fast I/O, small enough to never matter.
-constexpr int64_t kChunkFloats = int64_t{4} << 20;
-
-// Encodes nrows rows of ncols floats in type t into dst (nrows * row_size(t, ncols) bytes).
-void encode_rows(GgmlType t, const float* src, int64_t nrows, int64_t ncols, uint8_t* dst) {
-    const TypeTraits& tr = traits_of(t);
-    if (tr.quantize != nullptr) {
-        tr.quantize(src, dst, nrows, ncols, nullptr);
-    } else if (tr.from_float_ref != nullptr) {
-        tr.from_float_ref(src, dst, nrows * ncols);
-    } else if (t == GgmlType::F32) {
-        std::memcpy(dst, src, static_cast<size_t>(nrows * ncols) * sizeof(float));
-    } else {
-        fail(MOECPU_ERR_UNSUPPORTED, std::string("moe-quantize cannot encode type ") + tr.name + " yet");
+// The streaming engine's view of a planned tensor (listing shows the checkpoint's dtype).
+StreamTensor stream_tensor_of(const PlannedTensor& t, const safetensors::Checkpoint& st) {
+    StreamTensor s;
+    s.name = t.name;
+    s.n_dims = t.n_dims;
+    for (int i = 0; i < 4; ++i) s.ne[i] = t.ne[i];
+    s.type = t.type;
+    s.wanted_type = t.wanted_type;
+    s.keep_f32 = t.keep_f32;
+    s.source_type = GgmlType::F32;
+    if (const safetensors::TensorInfo* info = st.find(t.hf_names[0])) {
+        GgmlType g;
+        if (type_from_name(safetensors::dtype_name(info->dtype), &g)) s.source_type = g;
     }
-}
-
-// Reads and encodes rows [row_begin, row_begin + n) of `t` into `encoded`, spreading blocks of
-// rows over the OpenMP threads (reads from the mapping and encoding are both independent per
-// row). The first error of any thread is rethrown here.
-void convert_rows(const HfCheckpoint& ckpt, const PlannedTensor& t, int64_t row_begin, int64_t n, float* rows,
-                  uint8_t* encoded) {
-    const int64_t cols = t.row_length();
-    const size_t out_row = row_size(t.type, cols);
-    const int64_t per_task = std::max<int64_t>(1, (int64_t{64} << 10) / cols);  // ~256 KiB of floats
-    const int64_t n_tasks = (n + per_task - 1) / per_task;
-    std::exception_ptr error;
-#pragma omp parallel for schedule(dynamic, 1) if (n_tasks > 1)
-    for (int64_t task = 0; task < n_tasks; ++task) {
-        const int64_t first = task * per_task;
-        const int64_t count = std::min(per_task, n - first);
-        try {
-            read_planned_rows(ckpt, t, row_begin + first, count, rows + first * cols);
-            encode_rows(t.type, rows + first * cols, count, cols, encoded + static_cast<size_t>(first) * out_row);
-        } catch (...) {
-#pragma omp critical(moe_quantize_error)
-            if (!error) error = std::current_exception();
-        }
-    }
-    if (error) std::rethrow_exception(error);
+    return s;
 }
 
 void log_line(const ConvertOptions& o, const std::string& s) {
@@ -127,34 +102,27 @@ ConvertResult convert_hf_to_gguf(const ConvertOptions& o, const TensorTypePolicy
                     policy.description());
 
     // Everything checked: only now does the output (a temporary sibling until finish) exist.
-    gguf::Writer w(o.output_path);
-    for (auto& kv : plan.kvs) w.set(kv.key, kv.value);
-    for (auto& kv : tok) w.set(kv.key, kv.value);
-    uint64_t total_bytes = 0;
-    for (const PlannedTensor& t : plan.tensors) {
-        w.add_tensor(t.name, t.type, t.n_dims, t.ne);
-        total_bytes += w.tensor_bytes(t.name);
+    std::vector<gguf::KeyValue> kvs = plan.kvs;
+    kvs.insert(kvs.end(), tok.begin(), tok.end());
+    std::vector<StreamTensor> stream;
+    for (const PlannedTensor& t : plan.tensors) stream.push_back(stream_tensor_of(t, ckpt->tensors()));
+    const ReadRowsFn read = [&](size_t i, int64_t row_begin, int64_t n, float* out) {
+        read_planned_rows(*ckpt, plan.tensors[i], row_begin, n, out);
+    };
+    StreamOptions so;
+    so.dry_run = o.dry_run;
+    so.show_progress = o.show_progress;
+    so.log = o.log;
+    so.importance = o.importance;
+    const StreamResult sr = write_gguf_streamed(o.output_path, kvs, stream, read, so);
+    const uint64_t total_bytes = sr.n_bytes;
+    if (o.dry_run) {
+        ConvertResult result;
+        result.n_tensors = plan.tensors.size();
+        result.n_bytes = total_bytes;
+        result.notes = plan.notes;
+        return result;
     }
-
-    Progress progress(plan.tensors.size(), total_bytes, o.log ? o.log : stderr, o.show_progress && o.log != nullptr);
-    std::vector<float> rows;
-    std::vector<uint8_t> encoded;
-    for (const PlannedTensor& t : plan.tensors) {
-        const int64_t cols = t.row_length(), n_rows = t.row_count();
-        const int64_t chunk = std::max<int64_t>(1, kChunkFloats / cols);
-        rows.resize(static_cast<size_t>(std::min(chunk, n_rows) * cols));
-        for (int64_t r = 0; r < n_rows; r += chunk) {
-            const int64_t n = std::min(chunk, n_rows - r);
-            const size_t n_bytes = row_size(t.type, cols) * static_cast<size_t>(n);
-            encoded.resize(n_bytes);
-            convert_rows(*ckpt, t, r, n, rows.data(), encoded.data());
-            w.write_tensor_data(encoded.data(), n_bytes);
-            progress.advance(n_bytes, t.name);
-        }
-        progress.tensor_done();
-    }
-    w.finish();
-    progress.finish();
 
     ConvertResult result;
     result.n_tensors = plan.tensors.size();

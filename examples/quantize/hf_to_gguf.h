@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "examples/quantize/quantize_stream.h"
+
 namespace moecpu::convert {
 
 class TensorTypePolicy;
@@ -21,6 +23,8 @@ struct ConvertOptions {
     std::string model_name;     // general.name; default: the input directory's name
     std::string tokenizer_pre;  // tokenizer.ggml.pre override; default: recognised from tokenizer.json
     bool show_progress = true;
+    bool dry_run = false;     // print the plan and totals; write nothing
+    ImportanceFn importance;  // imatrix weights (empty: none)
     std::FILE* log = stderr;  // informational messages (null: none)
 };
 

@@ -62,6 +62,9 @@ typedef struct moecpu_model_params {
     int32_t use_mmap;  /* 1 (default): weights are read in place from a read-only mapping */
     int32_t use_mlock; /* 1: lock non-expert weights in RAM */
     int32_t n_threads; /* threads for loading work; 0 = all cores */
+    int32_t advise_random_experts; /* 1 (default): madvise(MADV_RANDOM) on the mapping, so a page fault
+                                      in an expert reads only its page, not neighbouring experts; the
+                                      non-expert tensors are requested whole at load (MADV_WILLNEED) */
 } moecpu_model_params;
 
 MOECPU_API moecpu_model_params moecpu_model_default_params(void);
@@ -109,6 +112,10 @@ typedef struct moecpu_context_params {
     int32_t n_threads_batch; /* prompt-processing threads; 0 = n_threads */
     int32_t n_batch;         /* max tokens per evaluation call; 0 = 512 */
     int32_t logits_all;      /* 1: keep logits for every token of a batch, not only the last */
+    int32_t prefetch_experts;    /* 1 (default): once a layer's router has chosen, ask the OS to read
+                                    the chosen experts' weights (MADV_WILLNEED) before they are used */
+    int32_t prefetch_next_layer; /* 1: also hint the experts the next layer's router would choose for
+                                    the current activations (a guess; default 0) */
 } moecpu_context_params;
 
 MOECPU_API moecpu_context_params moecpu_context_default_params(void);
@@ -124,6 +131,40 @@ MOECPU_API moecpu_status moecpu_eval(moecpu_context* ctx, const moecpu_token* to
 /* Logits of the i-th token of the last batch (i = -1: the last one); [n_vocab] floats, valid
  * until the next eval. Null if that row was not kept (see logits_all). */
 MOECPU_API const float* moecpu_get_logits(moecpu_context* ctx, int32_t i);
+
+/* ---- residency and access statistics ------------------------------------------------------ */
+/* What evaluation touched since the context was created or moecpu_stats_reset() was called. */
+typedef struct moecpu_stats {
+    int64_t n_tokens;                /* tokens evaluated */
+    int32_t n_layers;
+    int32_t n_moe_layers;
+    uint64_t file_bytes;             /* size of the GGUF file */
+    uint64_t expert_bytes;           /* all routed expert tensors (ffn_{gate,up,down}_exps) */
+    uint64_t expert_bytes_resident;  /* of which in RAM now (mincore on the mapping) */
+    uint64_t other_bytes;            /* every other tensor */
+    uint64_t other_bytes_resident;   /* of which in RAM now */
+    uint64_t expert_bytes_touched;   /* sum over layers of the selected (distinct) experts' gate+up+down bytes */
+    uint64_t minor_faults;           /* page faults of the whole process (getrusage) */
+    uint64_t major_faults;           /* faults that waited for the disk */
+    uint64_t disk_read_bytes;        /* bytes the process read from storage (/proc/self/io; 0 if unavailable) */
+    int32_t mlock_state;             /* 0: not requested, 1: non-expert weights locked, -1: refused (RLIMIT_MEMLOCK) */
+} moecpu_stats;
+
+typedef struct moecpu_layer_stats {
+    int32_t is_moe;                  /* 0 for the leading dense layers (all other fields 0) */
+    int32_t n_expert;                /* routed experts in the layer */
+    int32_t n_distinct;              /* experts selected at least once */
+    int64_t n_selections;            /* tokens x experts used per token */
+    uint64_t expert_bytes_touched;   /* n_distinct x one expert's gate+up+down bytes */
+    uint64_t expert_bytes_resident;  /* this layer's expert tensors in RAM now */
+} moecpu_layer_stats;
+
+MOECPU_API moecpu_status moecpu_get_stats(moecpu_context* ctx, moecpu_stats* out);
+MOECPU_API moecpu_status moecpu_get_layer_stats(moecpu_context* ctx, int32_t layer, moecpu_layer_stats* out);
+/* How often each expert of `layer` was selected: writes min(n, n_expert) counts. */
+MOECPU_API moecpu_status moecpu_get_expert_counts(moecpu_context* ctx, int32_t layer, int64_t* counts, size_t n);
+/* Zeroes the counts and takes new fault/disk baselines. */
+MOECPU_API void moecpu_stats_reset(moecpu_context* ctx);
 
 /* ---- sampling and generation -------------------------------------------------------------- */
 typedef struct moecpu_sampler_params {

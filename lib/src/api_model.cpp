@@ -8,6 +8,7 @@
 
 #include "cpu-kernels/dispatch.h"
 #include "lib/src/error.h"
+#include "lib/src/mapped_file.h"
 #include "lib/src/model.h"
 #include "quant/type_traits.h"
 
@@ -21,6 +22,28 @@ namespace {
 
 void require(bool ok, const char* what) {
     if (!ok) fail(MOECPU_ERR_INVALID_ARGUMENT, what);
+}
+
+// Paging hints and locks chosen by the model parameters; all best-effort.
+void apply_residency_hints(moecpu_model& m) {
+    m.regions = classify_weights(*m.reader, m.arch->hparams().n_layer);
+    const MappedFile* file = m.reader->mapped_file();
+    if (!file) return;
+    const uint8_t* base = file->data();
+    if (m.params.advise_random_experts) {
+        // The mapping is opened MADV_RANDOM, so a fault in an expert reads only its page: the
+        // kernel's read-around (read_ahead_kb, often MiBs) would drag neighbouring experts in,
+        // also from faults in the small tensors next to them. The non-expert tensors, needed by
+        // every token, are requested whole instead, exactly their ranges, right now.
+        for (const ByteRange& r : m.regions.other) file->advise_willneed(uint64_t(r.begin - base), r.length);
+    } else {
+        file->advise_normal();
+    }
+    if (m.params.use_mlock) {
+        m.mlock_state = 1;
+        for (const ByteRange& r : m.regions.other)
+            if (!file->lock(uint64_t(r.begin - base), r.length)) m.mlock_state = -1;
+    }
 }
 
 SamplerConfig to_config(const moecpu_sampler_params& p) {
@@ -56,6 +79,7 @@ void eval_tokens(moecpu_context* ctx, const moecpu_token* tokens, size_t n) {
         // Intermediate chunks of a last-row-only eval still write their last row; it is overwritten.
         ctx->state->forward(tokens + done, chunk, int64_t(ctx->history.size()), all, out, threads);
         ctx->history.insert(ctx->history.end(), tokens + done, tokens + done + chunk);
+        ctx->stats_tokens += chunk;
         done += size_t(chunk);
         (void)last_chunk;
     }
@@ -74,6 +98,7 @@ moecpu_model_params moecpu_model_default_params(void) {
     p.use_mmap = 1;
     p.use_mlock = 0;
     p.n_threads = 0;
+    p.advise_random_experts = 1;
     return p;
 }
 
@@ -88,6 +113,7 @@ moecpu_status moecpu_model_load(const char* path, moecpu_model_params params, mo
         m->vocab = std::make_unique<Vocab>(read_vocab_gguf(*m->reader));
         if (m->vocab->n_tokens() < m->arch->hparams().n_vocab)
             fail(MOECPU_ERR_BAD_FORMAT, std::string(path) + ": the vocabulary has fewer tokens than token_embd has rows");
+        apply_residency_hints(*m);
         *out_model = m.release();
     });
 }
@@ -142,6 +168,8 @@ moecpu_context_params moecpu_context_default_params(void) {
     p.n_threads_batch = 0;
     p.n_batch = 0;
     p.logits_all = 0;
+    p.prefetch_experts = 1;
+    p.prefetch_next_layer = 0;
     return p;
 }
 
@@ -163,6 +191,14 @@ moecpu_status moecpu_context_create(moecpu_model* model, moecpu_context_params p
         ctx->sampler_params = moecpu_sampler_default_params();
         ctx->sampler = std::make_unique<Sampler>(int32_t(h.n_vocab), to_config(ctx->sampler_params));
         ctx->history.reserve(size_t(params.n_ctx));
+        ctx->usage = std::make_unique<ExpertUsage>(*model->arch);
+        ctx->state->add_observer(ctx->usage.get());
+        if (params.prefetch_experts || params.prefetch_next_layer) {
+            ctx->prefetcher = std::make_unique<ExpertPrefetcher>(*model->arch, model->reader->mapped_file(),
+                                                                 params.prefetch_experts != 0, params.prefetch_next_layer != 0);
+            ctx->state->add_observer(ctx->prefetcher.get());
+        }
+        ctx->io_baseline = read_process_io();
         *out_ctx = ctx.release();
     });
 }

@@ -84,6 +84,11 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, Mode mode)
         void* p = ::mmap(nullptr, static_cast<size_t>(file->size_), PROT_READ, MAP_SHARED, fd, 0);
         if (p == MAP_FAILED) fail_io(path, "mmap failed", errno);
         file->data_ = static_cast<uint8_t*>(p);
+        // Model files are read at random (a token needs a few experts out of hundreds), and the
+        // kernel's read-around (read_ahead_kb, often several MiB) on the very first faults, while
+        // the header and norms are parsed, would drag whole runs of experts in. Callers that want
+        // read-ahead back call advise_normal().
+        ::madvise(p, static_cast<size_t>(file->size_), MADV_RANDOM);
     } else {
         void* p = nullptr;
         if (::posix_memalign(&p, kHeapAlignment, static_cast<size_t>(file->size_)) != 0) {
@@ -108,12 +113,27 @@ MappedFile::~MappedFile() {
 void MappedFile::advise_willneed(uint64_t offset, uint64_t length) const {
     if (mode_ != Mode::Map) return;
     const PageSpan s = page_span(data_, size_, offset, length);
-    if (s.length > 0) ::madvise(s.start, s.length, MADV_WILLNEED);
+    // The kernel caps one WILLNEED request at the device's read-ahead size (read_ahead_kb,
+    // 128 KiB by default), so a big range is requested in pieces of at most that.
+    constexpr size_t kPiece = size_t(128) << 10;
+    for (size_t done = 0; done < s.length; done += kPiece)
+        ::madvise(s.start + done, std::min(kPiece, s.length - done), MADV_WILLNEED);
 }
 
 void MappedFile::advise_random() const {
     if (mode_ != Mode::Map || data_ == nullptr) return;
     ::madvise(data_, static_cast<size_t>(size_), MADV_RANDOM);
+}
+
+void MappedFile::advise_normal() const {
+    if (mode_ != Mode::Map || data_ == nullptr) return;
+    ::madvise(data_, static_cast<size_t>(size_), MADV_NORMAL);
+}
+
+void MappedFile::advise_random(uint64_t offset, uint64_t length) const {
+    if (mode_ != Mode::Map) return;
+    const PageSpan s = page_span(data_, size_, offset, length);
+    if (s.length > 0) ::madvise(s.start, s.length, MADV_RANDOM);
 }
 
 bool MappedFile::lock(uint64_t offset, uint64_t length) const {

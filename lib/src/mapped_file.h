@@ -13,6 +13,7 @@ class MappedFile {
 public:
     enum class Mode { Map, ReadIntoMemory };
 
+    // Mappings start with MADV_RANDOM (no read-ahead).
     // Throws Error(MOECPU_ERR_IO) naming the file when it cannot be opened, is not a regular
     // file, or cannot be mapped/read. An empty file succeeds with data() == nullptr, size() == 0.
     static std::unique_ptr<MappedFile> open(const std::string& path, Mode mode = Mode::Map);
@@ -28,7 +29,10 @@ public:
     // Paging hints for [offset, offset + length) (clamped to the file); no-ops for heap copies.
     // They are only hints, so failures are ignored.
     void advise_willneed(uint64_t offset, uint64_t length) const;
-    void advise_random() const;
+    void advise_random() const;  // mappings start in this mode (see open())
+    void advise_normal() const;  // the kernel's default read-ahead
+    // MADV_RANDOM on one range: page faults there read only the faulting page (no read-ahead).
+    void advise_random(uint64_t offset, uint64_t length) const;
 
     // Pins [offset, offset + length) in RAM. Returns false when the OS refuses (usually
     // RLIMIT_MEMLOCK); callers treat that as a warning, not an error.

@@ -4,6 +4,9 @@
 #include <vector>
 
 #include "lib/src/gguf.h"
+#include "lib/src/prefetch_experts.h"
+#include "lib/src/residency.h"
+#include "lib/src/residency_usage.h"
 #include "lib/src/sampler.h"
 #include "lib/src/vocab.h"
 #include "models/deepseek2.h"
@@ -14,6 +17,8 @@ struct moecpu_model {
     std::unique_ptr<moecpu::Vocab> vocab;
     std::unique_ptr<moecpu::Deepseek2Model> arch;
     moecpu_model_params params{};
+    moecpu::WeightRegions regions;      // expert / other tensor byte ranges, for residency stats
+    int32_t mlock_state = 0;            // see moecpu_stats.mlock_state
 };
 
 struct moecpu_context {
@@ -26,6 +31,11 @@ struct moecpu_context {
     std::vector<int32_t> history;       // every token in the cache, in order
     std::unique_ptr<moecpu::Sampler> sampler;
     moecpu_sampler_params sampler_params{};
+    // Residency accounting and prefetch hints (routing observers of `state`).
+    std::unique_ptr<moecpu::ExpertUsage> usage;
+    std::unique_ptr<moecpu::ExpertPrefetcher> prefetcher;
+    moecpu::ProcessIo io_baseline;
+    int64_t stats_tokens = 0;
 };
 
 namespace moecpu {

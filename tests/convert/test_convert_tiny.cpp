@@ -296,11 +296,12 @@ TEST_CASE("type policy: names, file types and fallbacks", "[convert]") {
     CHECK(make_type_policy("F16")->file_type() == 1);
     CHECK(make_type_policy("bf16")->file_type() == 32);
     CHECK(make_type_policy("q8_0")->file_type() == 7);
-    CHECK_THROWS_WITH(make_type_policy("q4_k"), Catch::Contains("q4_k"));
+    CHECK(make_type_policy("q4_k")->file_type() == 15);
+    CHECK_THROWS_WITH(make_type_policy("q7_k"), Catch::Contains("q7_k"));
     const int64_t odd[2] = {48, 4};
     const auto q8 = make_type_policy("q8_0");
-    CHECK(q8->type_for({"blk.0.ffn_up.weight", 2, odd, false}) == GgmlType::F16);
-    CHECK(q8->type_for({"blk.0.ffn_up.weight", 2, odd, true}) == GgmlType::F32);
+    CHECK(convert::choose_tensor_type(*q8, {"blk.0.ffn_up.weight", 2, odd, false}).type == GgmlType::F16);
+    CHECK(convert::choose_tensor_type(*q8, {"blk.0.ffn_up.weight", 2, odd, true}).type == GgmlType::F32);
     CHECK(convert::llama_cpp_keeps_f32("blk.1.exp_probs_b.bias", 1));
     CHECK(convert::llama_cpp_keeps_f32("blk.1.ffn_gate_inp.weight", 2));
     CHECK(convert::llama_cpp_keeps_f32("blk.1.attn_kv_a_norm.weight", 2));

@@ -2,6 +2,8 @@
 // harness tolerance; 1 and 2 threads, inside and outside a parallel region.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+
 #include <omp.h>
 
 #include "cpu-kernels/dispatch.h"
@@ -82,6 +84,10 @@ void check_matmul(GgmlType wt, int64_t n_rows, int64_t n_blocks, int64_t n_token
 }  // namespace
 
 TEST_CASE("matmul driver equals the naive loop", "[kernels][matmul]") {
+    // Under qemu (MOECPU_TEST_EMULATED) this case runs some 200x slower than natively; the
+    // driver is portable code checked in full on every native run, so emulation keeps a
+    // smoke subset that still exercises the NEON tables through it.
+    const bool emulated = std::getenv("MOECPU_TEST_EMULATED") != nullptr;
     uint64_t seed = 1;
     for (GgmlType wt : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F16,
                         GgmlType::F32}) {
@@ -89,10 +95,13 @@ TEST_CASE("matmul driver equals the naive loop", "[kernels][matmul]") {
         for (const KernelTable* table : {scalar_table(), &active()}) {
             // Thread counts alternate over the token counts (1 and 130 run with both) to keep
             // the run short under qemu, where every OpenMP barrier is slow.
+            if (emulated && table == scalar_table()) continue;
             for (int64_t n_tokens : {1, 2, 3, 4, 5, 6, 7, 8, 9, 64, 130})
                 for (int threads : {1, 2})
-                    if (n_tokens == 1 || n_tokens == 130 || (n_tokens + threads) % 2 == 0)
+                    if (emulated ? (n_tokens == 9 && threads == 1)
+                                 : (n_tokens == 1 || n_tokens == 130 || (n_tokens + threads) % 2 == 0))
                         check_matmul(wt, n_tokens > 9 ? 37 : 21, nb, n_tokens, threads, Launch::Driver, table, seed++);
+            if (emulated) continue;
             check_matmul(wt, 100, nb, 5, 2, Launch::InsideParallel, table, seed++);
             check_matmul(wt, 3, nb, 1, 3, Launch::Phases, table, seed++);  // more threads than rows
             check_matmul(wt, 64, nb, 70, 5, Launch::Phases, table, seed++);
