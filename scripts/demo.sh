@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's "main job" on an embedded default: installs the Debian packages, builds the tools
 # (Release, ./build), converts the tiny DeepSeek-V3-style checkpoint shipped with the tests
-# (Hugging Face safetensors, BF16) to a Q8_0 GGUF file, inspects it, and generates text from it.
+# (Hugging Face safetensors, BF16) to GGUF, quantizes its experts to 3 bits (MOE_Q3_K), inspects the
+# file, generates text from it and measures what the quantization cost (KL divergence vs bf16).
 # Then prints the CPU's kernel set and, when built, a quick kernel benchmark.
 #
 #   scripts/demo.sh [BUILD_DIR]         (run as root, or with sudo available, for the packages)
@@ -34,19 +35,28 @@ fi
 
 say "Building the tools (Release) in $BUILD_DIR"
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD_DIR" --parallel "$JOBS" --target moe-quantize moe-inspect moe-cli
+cmake --build "$BUILD_DIR" --parallel "$JOBS" --target moe-quantize moe-inspect moe-cli moe-perplexity
 bin() { find "$BUILD_DIR/examples" -type f -name "$1" -perm -u+x | head -n1; }
 
-GGUF="$BUILD_DIR/demo/$(basename "$MODEL_DIR")-q8_0.gguf"
+NAME=$(basename "$MODEL_DIR")
+BASE="$BUILD_DIR/demo/$NAME-bf16.gguf"
+GGUF="$BUILD_DIR/demo/$NAME-moe_q3_k.gguf"
 mkdir -p "$(dirname "$GGUF")"
-say "moe-quantize: $MODEL_DIR -> $GGUF"
-"$(bin moe-quantize)" --in "$MODEL_DIR" --out "$GGUF" --type q8_0 --no-progress
+say "moe-quantize: convert $MODEL_DIR -> $BASE (lossless bf16)"
+"$(bin moe-quantize)" --in "$MODEL_DIR" --out "$BASE" --type bf16 --no-progress
+say "moe-quantize: $BASE -> $GGUF (MOE_Q3_K: routed experts q3_K, their down projections q4_K, the rest q6_K)"
+"$(bin moe-quantize)" --in "$BASE" --out "$GGUF" --type MOE_Q3_K --no-progress
 
 say "moe-inspect $GGUF"
 "$(bin moe-inspect)" "$GGUF" --max-array 4 | head -n 60
 
 say "moe-cli: greedy continuation of \"$PROMPT\""
 "$(bin moe-cli)" -m "$GGUF" -p "$PROMPT" -n "$N_PREDICT" --temp 0
+
+if [ -f "$ROOT/tests/data/text/apache-2.0.txt" ]; then
+  say "moe-perplexity: what the 3-bit experts cost against the bf16 model"
+  "$(bin moe-perplexity)" -m "$GGUF" -f "$ROOT/tests/data/text/apache-2.0.txt" -c 128 --chunks 8 --kld-base "$BASE"
+fi
 
 say "moe-inspect --cpu   (CPU features and the kernel set this machine gets)"
 "$(bin moe-inspect)" --cpu
