@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -80,6 +82,24 @@ GreedyReference greedy_reference(const std::string& model) {
     const json g = manifest(model)["greedy"];
     return {g["prompt_ids"].get<std::vector<int32_t>>(), g["generated_ids"].get<std::vector<int32_t>>(),
             g["generated_text"].get<std::string>()};
+}
+
+size_t argmax(const float* x, size_t n) { return size_t(std::max_element(x, x + n) - x); }
+
+double kl_divergence(const float* ref, const float* got, size_t n) {
+    auto log_sum_exp = [n](const float* x) {
+        const double mx = *std::max_element(x, x + n);
+        double s = 0;
+        for (size_t j = 0; j < n; ++j) s += std::exp(double(x[j]) - mx);
+        return mx + std::log(s);
+    };
+    const double lr = log_sum_exp(ref), lg = log_sum_exp(got);
+    double kl = 0;
+    for (size_t j = 0; j < n; ++j) {
+        const double lp = double(ref[j]) - lr;
+        kl += std::exp(lp) * (lp - (double(got[j]) - lg));
+    }
+    return kl;
 }
 
 Model::Model(const std::string& path, bool mmap) {

@@ -26,6 +26,10 @@ struct GreedyReference {
 };
 GreedyReference greedy_reference(const std::string& model);
 
+size_t argmax(const float* x, size_t n);
+// KL(P_ref || P_got) of the softmax distributions of two logit rows, in nats.
+double kl_divergence(const float* ref, const float* got, size_t n);
+
 // RAII wrappers for the C API handles.
 struct Model {
     moecpu_model* m = nullptr;

@@ -16,25 +16,6 @@ struct Diff {
     size_t argmax_mismatch = 0;
 };
 
-size_t argmax(const float* x, size_t n) { return size_t(std::max_element(x, x + n) - x); }
-
-// KL(P_ref || P_got) of the softmax distributions of two logit rows, in nats.
-double kl_divergence(const float* ref, const float* got, size_t n) {
-    auto log_sum_exp = [n](const float* x) {
-        const double mx = *std::max_element(x, x + n);
-        double s = 0;
-        for (size_t j = 0; j < n; ++j) s += std::exp(double(x[j]) - mx);
-        return mx + std::log(s);
-    };
-    const double lr = log_sum_exp(ref), lg = log_sum_exp(got);
-    double kl = 0;
-    for (size_t j = 0; j < n; ++j) {
-        const double lp = double(ref[j]) - lr;
-        kl += std::exp(lp) * (lp - (double(got[j]) - lg));
-    }
-    return kl;
-}
-
 void accumulate(Diff& d, const float* got, const float* want, size_t n) {
     for (size_t j = 0; j < n; ++j) d.max_abs = std::max(d.max_abs, double(std::fabs(got[j] - want[j])));
     d.argmax_mismatch += argmax(got, n) != argmax(want, n);
