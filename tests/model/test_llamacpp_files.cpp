@@ -4,6 +4,7 @@
 // were made: moecpu's logits on these files equal llama.cpp's own to ~4e-6 on the short sequences.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "tests/model/model_fixtures.h"
@@ -14,7 +15,7 @@ namespace {
 
 struct Quality {
     double kl_mean = 0;
-    size_t agree = 0, total = 0;
+    size_t agree = 0, total = 0, non_finite = 0;
 };
 
 Quality quality_against_reference(const std::string& file) {
@@ -29,7 +30,7 @@ Quality quality_against_reference(const std::string& file) {
         REQUIRE(moecpu_eval(ctx.c, seq.tokens.data(), seq.tokens.size()) == MOECPU_OK);
         for (size_t i = 0; i < n_tokens; ++i) {
             const float* got = moecpu_get_logits(ctx.c, int32_t(i));
-            for (size_t j = 0; j < n_vocab; ++j) REQUIRE(std::isfinite(got[j]));
+            q.non_finite += size_t(std::count_if(got, got + n_vocab, [](float v) { return !std::isfinite(v); }));
             kl_sum += kl_divergence(&ref[i * n_vocab], got, n_vocab);
             q.agree += argmax(got, n_vocab) == argmax(&ref[i * n_vocab], n_vocab);
             ++q.total;
@@ -47,6 +48,8 @@ TEST_CASE("llama.cpp-written Q4_K_M and Q2_K files load and track the reference"
     INFO("Q4_K_M: mean KL " << q4.kl_mean << ", top-1 " << q4.agree << "/" << q4.total);
     INFO("Q2_K:   mean KL " << q2.kl_mean << ", top-1 " << q2.agree << "/" << q2.total);
     // llama.cpp itself agrees on top-1 at 168/178 (Q4_K_M) and 157/178 (Q2_K) on these files.
+    CHECK(q4.non_finite == 0);
+    CHECK(q2.non_finite == 0);
     CHECK(q4.agree >= 160);
     CHECK(q2.agree >= 145);
     CHECK(q4.kl_mean < 0.05);
