@@ -98,15 +98,6 @@ void convert_to_f32(DType t, const uint8_t* src, float* dst, int64_t n) {
     fail(MOECPU_ERR_INTERNAL, std::string("safetensors: dtype ") + info_of(t).name + " is not convertible");
 }
 
-json read_json_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(MOECPU_ERR_IO, "cannot open '" + path + "'");
-    try {
-        return json::parse(in);
-    } catch (const json::exception& e) {
-        fail(MOECPU_ERR_BAD_FORMAT, "'" + path + "' is not valid JSON: " + e.what());
-    }
-}
 
 }  // namespace
 
@@ -395,6 +386,16 @@ void Checkpoint::read_rows_f32(std::string_view name, int64_t row_begin, int64_t
         }
         float* row = out + r * n_cols;
         for (int64_t c = 0; c < n_cols; ++c) row[c] *= scales[static_cast<size_t>(c / fp8_block_cols_)];
+    }
+}
+
+json read_json_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(MOECPU_ERR_IO, "cannot open '" + path + "'");
+    try {
+        return json::parse(in);
+    } catch (const json::exception& e) {
+        fail(MOECPU_ERR_BAD_FORMAT, "'" + path + "' is not valid JSON: " + e.what());
     }
 }
 

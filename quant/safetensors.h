@@ -19,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace moecpu {
 class MappedFile;
 }
@@ -112,5 +114,9 @@ private:
     int64_t fp8_block_rows_ = 128;
     int64_t fp8_block_cols_ = 128;
 };
+
+// Reads a JSON file (config.json, the shard index, tokenizer files); throws Error(IO /
+// BAD_FORMAT) naming it.
+nlohmann::json read_json_file(const std::string& path);
 
 }  // namespace moecpu::safetensors

@@ -11,15 +11,6 @@ namespace moecpu::convert {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-json read_json_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(MOECPU_ERR_IO, "cannot open '" + path + "'");
-    try {
-        return json::parse(in);
-    } catch (const json::exception& e) {
-        fail(MOECPU_ERR_BAD_FORMAT, "'" + path + "' is not valid JSON: " + e.what());
-    }
-}
 
 std::unique_ptr<HfCheckpoint> HfCheckpoint::open(const std::string& dir) {
     std::error_code ec;

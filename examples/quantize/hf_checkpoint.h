@@ -48,7 +48,6 @@ private:
     std::unique_ptr<safetensors::Checkpoint> tensors_;
 };
 
-// Reads a JSON file; throws Error(IO / BAD_FORMAT) naming it.
-nlohmann::json read_json_file(const std::string& path);
+using safetensors::read_json_file;
 
 }  // namespace moecpu::convert
