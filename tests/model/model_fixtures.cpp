@@ -121,4 +121,28 @@ Context::Context(moecpu_model* m, int n_ctx, int n_batch, bool logits_all, int t
     REQUIRE(st == MOECPU_OK);
 }
 
+ReferenceQuality quality_against_reference(const std::string& model_path) {
+    Model m(model_path);
+    ReferenceQuality q;
+    double kl_sum = 0;
+    const auto seqs = reference_sequences("tiny-ds3");
+    for (int s = 0; s < int(seqs.size()); ++s) {
+        size_t n_tokens = 0, n_vocab = 0;
+        const auto ref = reference_logits("tiny-ds3", s, &n_tokens, &n_vocab);
+        Context ctx(m.m, 256, 256, true);
+        REQUIRE(moecpu_eval(ctx.c, seqs[size_t(s)].tokens.data(), seqs[size_t(s)].tokens.size()) == MOECPU_OK);
+        for (size_t i = 0; i < n_tokens; ++i) {
+            const float* got = moecpu_get_logits(ctx.c, int32_t(i));
+            q.non_finite += size_t(std::count_if(got, got + n_vocab, [](float v) { return !std::isfinite(v); }));
+            const double kl = kl_divergence(&ref[i * n_vocab], got, n_vocab);
+            kl_sum += kl;
+            q.kl_max = std::max(q.kl_max, kl);
+            q.agree += argmax(got, n_vocab) == argmax(&ref[i * n_vocab], n_vocab);
+            ++q.total;
+        }
+    }
+    q.kl_mean = kl_sum / double(q.total);
+    return q;
+}
+
 }  // namespace moecpu::test

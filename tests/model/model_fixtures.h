@@ -30,6 +30,13 @@ size_t argmax(const float* x, size_t n);
 // KL(P_ref || P_got) of the softmax distributions of two logit rows, in nats.
 double kl_divergence(const float* ref, const float* got, size_t n);
 
+// A model file's predictions on all of tiny-ds3's reference sequences against the reference logits.
+struct ReferenceQuality {
+    double kl_mean = 0, kl_max = 0;
+    size_t agree = 0, total = 0, non_finite = 0;  // top-1 agreements, positions, non-finite logits
+};
+ReferenceQuality quality_against_reference(const std::string& model_path);
+
 // RAII wrappers for the C API handles.
 struct Model {
     moecpu_model* m = nullptr;

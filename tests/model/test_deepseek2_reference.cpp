@@ -128,27 +128,10 @@ TEST_CASE("mmap and read-into-memory loads give identical logits", "[model]") {
 // Quantized weights (and 8-bit activations) are judged by KL divergence and top-1 agreement:
 // routing margins in the fixture are as small as 4e-5, so a few positions may pick another expert.
 TEST_CASE("Q8_0 GGUF stays close to the reference", "[model]") {
-    Model m(converted_fixture("tiny-ds3", "q8_0"));
-    size_t agree = 0, total = 0;
-    double kl_sum = 0, kl_max = 0;
-    for (int s = 0; s < 3; ++s) {
-        size_t n_tokens = 0, n_vocab = 0;
-        const auto ref = reference_logits("tiny-ds3", s, &n_tokens, &n_vocab);
-        const auto seq = reference_sequences("tiny-ds3")[size_t(s)];
-        Context ctx(m.m, 256, 256, true);
-        REQUIRE(moecpu_eval(ctx.c, seq.tokens.data(), seq.tokens.size()) == MOECPU_OK);
-        for (size_t i = 0; i < n_tokens; ++i) {
-            const float* got = moecpu_get_logits(ctx.c, int32_t(i));
-            const double kl = kl_divergence(&ref[i * n_vocab], got, n_vocab);
-            kl_sum += kl;
-            kl_max = std::max(kl_max, kl);
-            agree += argmax(got, n_vocab) == argmax(&ref[i * n_vocab], n_vocab);
-            ++total;
-        }
-    }
-    INFO("q8_0: mean KL " << kl_sum / double(total) << ", max KL " << kl_max << ", top-1 agreement " << agree << "/" << total);
-    CHECK(kl_sum / double(total) < 0.005);
-    CHECK(double(agree) / double(total) >= 0.95);
+    const ReferenceQuality q = quality_against_reference(converted_fixture("tiny-ds3", "q8_0"));
+    INFO("q8_0: mean KL " << q.kl_mean << ", max KL " << q.kl_max << ", top-1 agreement " << q.agree << "/" << q.total);
+    CHECK(q.kl_mean < 0.005);
+    CHECK(double(q.agree) / double(q.total) >= 0.95);
 }
 
 TEST_CASE("bad calls return errors, not crashes", "[model]") {
