@@ -70,13 +70,15 @@ int run_model_mode(const cxxopts::ParseResult& args) {
     opt.threads = args["threads"].as<int>();
     opt.threads_batch = args["threads-batch"].as<int>();
     opt.use_mmap = args.count("no-mmap") == 0;
+    opt.prefetch_experts = args.count("no-prefetch") == 0;
+    opt.n_depth = args["n-depth"].as<int>();
     if (args.count("tokens")) {
         std::stringstream ss(args["tokens"].as<std::string>());
         std::string v;
         while (std::getline(ss, v, ','))
             if (!v.empty()) opt.tokens.push_back(int32_t(std::atol(v.c_str())));
     }
-    if (opt.n_prompt < 0 || opt.n_gen < 0 || opt.reps < 1 || (opt.n_prompt == 0 && opt.tokens.empty() && opt.n_gen == 0)) {
+    if (opt.n_prompt < 0 || opt.n_gen < 0 || opt.n_depth < 0 || opt.reps < 1 || (opt.n_prompt == 0 && opt.tokens.empty() && opt.n_gen == 0)) {
         std::fprintf(stderr, "moe-bench: -p and -n must not be negative, -r at least 1, and something must run\n");
         return 2;
     }
@@ -104,6 +106,9 @@ int main(int argc, char** argv) {
         ("threads-batch", "Model: threads for prompt processing (0 = --threads)", cxxopts::value<int>()->default_value("0"))
         ("tokens", "Model: the prompt as token ids (e.g. 0,648,893) instead of synthetic ones", cxxopts::value<std::string>())
         ("no-mmap", "Model: read the file into memory instead of mapping it")
+        ("no-prefetch", "Model: do not ask the OS to read the chosen experts ahead (MADV_WILLNEED)")
+        ("d,n-depth", "Model: tokens already in the context when each test starts (as llama-bench -d)",
+         cxxopts::value<int>()->default_value("0"))
         ("kernels", "Kernel benchmark: memory read bandwidth, then matvec (n=1) and matmul (n=8,64,512) "
                     "per weight format on DeepSeek-V3 expert shapes and a large dense shape")
         ("t,threads", "Threads (0 = all hardware threads)", cxxopts::value<int>()->default_value("0"))

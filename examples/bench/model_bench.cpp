@@ -55,24 +55,38 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o, bool print_progress
     r.reps = std::max(1, o.reps);
     r.threads = o.threads > 0 ? o.threads : omp_get_num_procs();
 
+    r.n_depth = std::max(0, o.n_depth);
     moecpu_context_params cp = moecpu_context_default_params();
-    cp.n_ctx = r.n_prompt + o.n_gen + 1;
-    cp.n_batch = std::max(1, r.n_prompt);
+    cp.n_ctx = r.n_depth + std::max(r.n_prompt, o.n_gen) + 1;
+    cp.n_batch = std::max({1, r.n_prompt, std::min(r.n_depth, 512)});
     cp.n_threads = o.threads;
     cp.n_threads_batch = o.threads_batch;
+    cp.prefetch_experts = o.prefetch_experts ? 1 : 0;
     check(moecpu_context_create(model, cp, &guard.c), "creating a context");
     moecpu_context* ctx = guard.c;
+
+    // The depth tokens are evaluated once (untimed); every test then truncates back to them.
+    std::vector<int32_t> depth(size_t(r.n_depth));
+    for (int i = 0; i < r.n_depth; ++i) depth[size_t(i)] = int32_t((int64_t(i) * 104729 + 7) % n_vocab);
+    for (size_t done = 0; done < depth.size();) {
+        const size_t step = std::min(depth.size() - done, size_t(cp.n_batch));
+        check(moecpu_eval(ctx, depth.data() + done, step), "filling the context to the requested depth");
+        done += step;
+    }
 
     std::vector<double> pp, tg;
     for (int rep = 0; rep < r.reps; ++rep) {
         if (print_progress) std::fprintf(stderr, "moe-bench: repetition %d/%d\n", rep + 1, r.reps);
-        check(moecpu_context_truncate(ctx, 0), "clearing the context");
-        auto t0 = Clock::now();
-        if (!prompt.empty()) check(moecpu_eval(ctx, prompt.data(), prompt.size()), "prompt processing");
-        pp.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        if (!prompt.empty()) {
+            check(moecpu_context_truncate(ctx, r.n_depth), "clearing the context");
+            const auto t0 = Clock::now();
+            check(moecpu_eval(ctx, prompt.data(), prompt.size()), "prompt processing");
+            pp.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        }
         if (o.n_gen <= 0) continue;
-        int32_t next = prompt.empty() ? 0 : argmax(moecpu_get_logits(ctx, -1), n_vocab);
-        t0 = Clock::now();
+        check(moecpu_context_truncate(ctx, r.n_depth), "clearing the context");
+        int32_t next = prompt.empty() ? 1 % n_vocab : prompt[0];
+        const auto t0 = Clock::now();
         for (int i = 0; i < o.n_gen; ++i) {
             check(moecpu_eval(ctx, &next, 1), "generation");
             next = argmax(moecpu_get_logits(ctx, -1), n_vocab);  // greedy: real routing, no sampling cost
@@ -93,6 +107,7 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o, bool print_progress
 void print_model_report(const ModelBenchReport& r) {
     std::printf("model:              %s\n", r.model_desc.c_str());
     std::printf("threads:            %d (median of %d repetitions)\n", r.threads, r.reps);
+    if (r.n_depth > 0) std::printf("context depth:      %d tokens before each test\n", r.n_depth);
     std::printf("prompt processing:  %d tokens at %.2f tokens/s\n", r.n_prompt, r.pp_tokens_per_s);
     std::printf("generation:         %d tokens at %.2f tokens/s\n", r.n_gen, r.tg_tokens_per_s);
     std::printf("weights per token:  %.2f MiB read per generated token\n", double(r.weight_bytes_per_token) / (1 << 20));
@@ -105,6 +120,7 @@ std::string model_report_json(const ModelBenchReport& r) {
                         {"threads", r.threads},
                         {"n_prompt", r.n_prompt},
                         {"n_gen", r.n_gen},
+                        {"n_depth", r.n_depth},
                         {"pp_tokens_per_s", r.pp_tokens_per_s},
                         {"tg_tokens_per_s", r.tg_tokens_per_s},
                         {"weight_bytes_per_token", r.weight_bytes_per_token},

@@ -1,5 +1,7 @@
 // moe-bench -m MODEL: prompt-processing and generation speed of a whole model, with the
 // weight bytes one generated token reads and how close that comes to the memory bandwidth.
+// The two tests are independent, as llama-bench's pp and tg: each starts from a context holding
+// only the n_depth tokens (none by default), so the numbers compare with llama-bench -p/-n/-d.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -11,15 +13,17 @@ struct ModelBenchOptions {
     std::string model_path;
     int n_prompt = 64;          // -p: prompt tokens (synthetic ids unless tokens is set)
     int n_gen = 16;             // -n: generated tokens (0: prompt only)
+    int n_depth = 0;            // -d: tokens already in the context before each test (as llama-bench -d)
     int reps = 3;               // medians over this many repetitions
     int threads = 0, threads_batch = 0;
     std::vector<int32_t> tokens;  // --tokens: the prompt, instead of synthetic ids
     bool use_mmap = true;
+    bool prefetch_experts = true;
 };
 
 struct ModelBenchReport {
     std::string model_desc;
-    int n_prompt = 0, n_gen = 0, reps = 0, threads = 0;
+    int n_prompt = 0, n_gen = 0, n_depth = 0, reps = 0, threads = 0;
     double pp_tokens_per_s = 0, tg_tokens_per_s = 0;
     uint64_t weight_bytes_per_token = 0;
     double bandwidth_gbps = 0;  // measured read bandwidth with the same thread count

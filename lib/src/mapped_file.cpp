@@ -120,6 +120,39 @@ void MappedFile::advise_willneed(uint64_t offset, uint64_t length) const {
         ::madvise(s.start + done, std::min(kPiece, s.length - done), MADV_WILLNEED);
 }
 
+size_t MappedFile::page_size() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
+
+uint64_t MappedFile::advise_willneed_missing(uint64_t offset, uint64_t length, unsigned char* page_flags,
+                                             size_t n_flags) const {
+    if (mode_ != Mode::Map || n_flags == 0) return 0;
+    const PageSpan s = page_span(data_, size_, offset, length);
+    const size_t page = page_size();
+    const size_t n_pages = (s.length + page - 1) / page;
+    uint64_t hinted = 0;
+    for (size_t p0 = 0; p0 < n_pages; p0 += n_flags) {
+        const size_t count = std::min(n_flags, n_pages - p0);
+        uint8_t* piece = s.start + p0 * page;
+        const size_t piece_bytes = std::min(count * page, s.length - p0 * page);
+        if (::mincore(piece, piece_bytes, page_flags) != 0) {
+            advise_willneed(uint64_t(piece - data_), piece_bytes);  // cannot tell: hint it all
+            hinted += piece_bytes;
+            continue;
+        }
+        // One request per run of missing pages (advise_willneed splits long runs further).
+        for (size_t i = 0; i < count;) {
+            if (page_flags[i] & 1) { ++i; continue; }
+            size_t j = i;
+            while (j < count && !(page_flags[j] & 1)) ++j;
+            const uint64_t run_offset = uint64_t(piece - data_) + uint64_t(i) * page;
+            const uint64_t run_bytes = std::min<uint64_t>(uint64_t(j - i) * page, size_ - run_offset);
+            advise_willneed(run_offset, run_bytes);
+            hinted += run_bytes;
+            i = j;
+        }
+    }
+    return hinted;
+}
+
 void MappedFile::advise_random() const {
     if (mode_ != Mode::Map || data_ == nullptr) return;
     ::madvise(data_, static_cast<size_t>(size_), MADV_RANDOM);

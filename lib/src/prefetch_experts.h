@@ -20,13 +20,16 @@ public:
     void on_routed(int layer, const int32_t* chosen, int64_t n_tokens, int64_t k, const float* xn) override;
 
 private:
-    void advise_expert(const Deepseek2Layer& L, int32_t e) const;
+    // `computed`: the expert runs right after this hint, so its pages end up mapped here.
+    void advise_expert(int layer, int32_t e, bool computed);
 
     const Deepseek2Model& model_;
     const MappedFile* file_;
     bool chosen_, next_layer_;
     std::vector<uint8_t> seen_;     // [n_expert] experts already hinted in this call
     std::vector<float> scores_;     // [n_expert] next layer's router scores
+    std::vector<unsigned char> page_flags_;  // mincore() scratch: one expert matrix's pages
+    std::vector<uint8_t> computed_;         // [n_layer][n_expert]: has run here, pages are mapped
 };
 
 }  // namespace moecpu

@@ -415,6 +415,14 @@ TEST_CASE("mapped file modes and errors", "[gguf]") {
         f->advise_willneed(20000, 5);  // past the end: ignored
         f->advise_random();
         (void)f->lock(0, 100);  // may be refused by RLIMIT_MEMLOCK; must not crash
+        // Every page was just read through this mapping: nothing is missing, whatever the
+        // scratch size (1 flag: the range is checked a page at a time).
+        unsigned char flags[3];
+        for (size_t n_flags : {size_t(3), size_t(1)}) {
+            CHECK(f->advise_willneed_missing(0, bytes.size(), flags, n_flags) == 0);
+            CHECK(f->advise_willneed_missing(4000, 5000, flags, n_flags) == 0);
+            CHECK(f->advise_willneed_missing(20000, 5, flags, n_flags) == 0);  // past the end
+        }
     }
     moecpu::test::write_file_bytes(dir.file("empty"), {});
     CHECK(MappedFile::open(dir.file("empty"))->size() == 0);
