@@ -1,6 +1,7 @@
 #include "examples/bench/model_bench.h"
 
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -96,6 +97,8 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o, bool print_progress
     if (!prompt.empty()) r.pp_tokens_per_s = double(r.n_prompt) / median(pp);
     if (o.n_gen > 0) r.tg_tokens_per_s = double(o.n_gen) / median(tg);
 
+    rusage usage{};
+    if (getrusage(RUSAGE_SELF, &usage) == 0) r.peak_rss_bytes = uint64_t(usage.ru_maxrss) * 1024;  // Linux: KiB
     r.weight_bytes_per_token = model->arch->weight_bytes_per_token();
     if (print_progress) std::fprintf(stderr, "moe-bench: measuring memory read bandwidth (%d threads)\n", r.threads);
     r.bandwidth_gbps = measure_read_bandwidth(size_t(1) << 30, r.threads, 7).gbps;
@@ -111,6 +114,8 @@ void print_model_report(const ModelBenchReport& r) {
     std::printf("prompt processing:  %d tokens at %.2f tokens/s\n", r.n_prompt, r.pp_tokens_per_s);
     std::printf("generation:         %d tokens at %.2f tokens/s\n", r.n_gen, r.tg_tokens_per_s);
     std::printf("weights per token:  %.2f MiB read per generated token\n", double(r.weight_bytes_per_token) / (1 << 20));
+    std::printf("peak RSS:           %.0f MiB (model file mapped: only touched pages count)\n",
+                double(r.peak_rss_bytes) / (1 << 20));
     std::printf("weight streaming:   %.2f GB/s = %.1f %% of the measured %.2f GB/s read bandwidth\n", r.gbps,
                 100.0 * r.bw_fraction, r.bandwidth_gbps);
 }
@@ -126,7 +131,8 @@ std::string model_report_json(const ModelBenchReport& r) {
                         {"weight_bytes_per_token", r.weight_bytes_per_token},
                         {"bandwidth_gbps", r.bandwidth_gbps},
                         {"gbps", r.gbps},
-                        {"bw_fraction", r.bw_fraction}};
+                        {"bw_fraction", r.bw_fraction},
+                        {"peak_rss_bytes", r.peak_rss_bytes}};
     return j.dump();
 }
 

@@ -28,6 +28,7 @@ struct ModelBenchReport {
     uint64_t weight_bytes_per_token = 0;
     double bandwidth_gbps = 0;  // measured read bandwidth with the same thread count
     double gbps = 0, bw_fraction = 0;
+    uint64_t peak_rss_bytes = 0;  // of the process after the tests, before the bandwidth buffer
 };
 
 ModelBenchReport run_model_bench(const ModelBenchOptions& options, bool print_progress);
