@@ -17,4 +17,10 @@ bool dense_gemm_wins(GgmlType w_type, int64_t n_tokens);
 bool dense_gemm_f32(const float* x, int64_t x_stride, int64_t n, const float* w, int64_t w_stride, int64_t rows,
                     int64_t k, float* y, int64_t y_stride, int n_threads);
 
+// c[m][n] = a[m][k] · b[k][n], row-major with the given strides (in floats): the weighted sum of
+// cached rows in MLA decode attention (probabilities × latent cache), where b's rows are the
+// positions. Returns false (nothing written) when no BLAS backend can run here.
+bool dense_gemm_f32_nn(const float* a, int64_t a_stride, int64_t m, const float* b, int64_t b_stride, int64_t n,
+                       int64_t k, float* c, int64_t c_stride, int n_threads);
+
 }  // namespace moecpu

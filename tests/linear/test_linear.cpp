@@ -127,3 +127,23 @@ TEST_CASE("dense_gemm_f32 declines without BLAS and inside a parallel region", "
     }
     CHECK(accepted_inside == 0);
 }
+
+TEST_CASE("dense_gemm_f32_nn multiplies row-major matrices with strides", "[linear]") {
+    // Shapes of MLA decode's weighted sum: heads × positions times positions × latent, with the
+    // probabilities and the cache both wider than what is used.
+    const int64_t m = 6, k = 37, n = 24, a_stride = 50, b_stride = 30, c_stride = 28;
+    const auto a = random_floats(size_t(m * a_stride), 7), b = random_floats(size_t(k * b_stride), 8);
+    std::vector<float> c(size_t(m * c_stride), -7.0f);
+    if (!dense_gemm_f32_nn(a.data(), a_stride, m, b.data(), b_stride, n, k, c.data(), c_stride, 2)) {
+        CHECK_FALSE(bool(MOECPU_HAVE_BLAS));
+        return;
+    }
+    for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j) {
+            double want = 0;
+            for (int64_t t = 0; t < k; ++t) want += double(a[size_t(i * a_stride + t)]) * b[size_t(t * b_stride + j)];
+            CHECK(c[size_t(i * c_stride + j)] == Approx(want).margin(1e-4));
+        }
+        for (int64_t j = n; j < c_stride; ++j) CHECK(c[size_t(i * c_stride + j)] == -7.0f);  // outside: untouched
+    }
+}
