@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "cpu-kernels/matmul.h"
+#include "lib/src/dense_gemm.h"
 #include "quant/type_traits.h"
 
 namespace moecpu {
@@ -42,9 +43,11 @@ HeadScratch carve(const MlaDims& d, int64_t n_batch, float* base) {
     return s;
 }
 
-// y[n][rows] = w[rows][k] · x[n][k]^T in f32 on the calling thread alone (strides in floats).
+// y[n][rows] = w[rows][k] · x[n][k]^T in f32 on the calling thread alone (strides in floats):
+// oneDNN's sgemm where the build has it, else the kernel table's f32 tiles.
 void gemm_f32(const float* w, int64_t w_stride, int64_t rows, int64_t k, const float* x, int64_t x_stride, int64_t n,
               float* y, int64_t y_stride) {
+    if (dense_gemm_f32_serial(x, x_stride, n, w, w_stride, rows, k, y, y_stride)) return;
     kernels::MatmulArgs a;
     a.w_type = GgmlType::F32;
     a.w = w;

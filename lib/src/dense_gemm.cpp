@@ -35,18 +35,21 @@ bool dense_gemm_wins(GgmlType w_type, int64_t n_tokens) {
 
 namespace {
 
-// oneDNN's sgemm runs on the OpenMP team of omp_get_max_threads(): set it for this call.
+// oneDNN's sgemm runs on the OpenMP team of omp_get_max_threads(): set it for this call. Inside
+// a parallel region (only with serial) it runs on the calling thread.
 bool onednn_sgemm(char trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-                  int64_t ldb, float* c, int64_t ldc, int n_threads) {
+                  int64_t ldb, float* c, int64_t ldc, int n_threads, bool serial = false) {
 #if MOECPU_HAVE_BLAS
-    if (omp_in_parallel() || m <= 0 || n <= 0 || k <= 0) return false;
+    if ((omp_in_parallel() && !serial) || m <= 0 || n <= 0 || k <= 0) return false;
+    if (serial) n_threads = 1;
     const int saved = omp_get_max_threads();
     omp_set_num_threads(n_threads < 1 ? 1 : n_threads);
     const dnnl_status_t st = dnnl_sgemm('N', trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
     omp_set_num_threads(saved);
     return st == dnnl_success;
 #else
-    (void)trans_b, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)c, (void)ldc, (void)n_threads;
+    (void)trans_b, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)c, (void)ldc, (void)n_threads,
+        (void)serial;
     return false;
 #endif
 }
@@ -56,6 +59,11 @@ bool onednn_sgemm(char trans_b, int64_t m, int64_t n, int64_t k, const float* a,
 bool dense_gemm_f32(const float* x, int64_t x_stride, int64_t n, const float* w, int64_t w_stride, int64_t rows,
                     int64_t k, float* y, int64_t y_stride, int n_threads) {
     return onednn_sgemm('T', n, rows, k, x, x_stride, w, w_stride, y, y_stride, n_threads);
+}
+
+bool dense_gemm_f32_serial(const float* x, int64_t x_stride, int64_t n, const float* w, int64_t w_stride,
+                           int64_t rows, int64_t k, float* y, int64_t y_stride) {
+    return onednn_sgemm('T', n, rows, k, x, x_stride, w, w_stride, y, y_stride, 1, true);
 }
 
 bool dense_gemm_f32_nn(const float* a, int64_t a_stride, int64_t m, const float* b, int64_t b_stride, int64_t n,

@@ -147,3 +147,27 @@ TEST_CASE("dense_gemm_f32_nn multiplies row-major matrices with strides", "[line
         for (int64_t j = n; j < c_stride; ++j) CHECK(c[size_t(i * c_stride + j)] == -7.0f);  // outside: untouched
     }
 }
+
+TEST_CASE("dense_gemm_f32_serial runs inside a parallel region, one product per thread", "[linear]") {
+    const int64_t rows = 8, k = 16, n = 32;
+    const auto w = random_floats(size_t(rows * k), 9), x = random_floats(size_t(n * k), 10);
+    std::vector<float> y[2] = {std::vector<float>(size_t(n * rows)), std::vector<float>(size_t(n * rows))};
+    int accepted = 0;
+#pragma omp parallel num_threads(2) reduction(+ : accepted)
+    {
+        const int ith = omp_get_thread_num();
+        if (ith < 2) accepted += dense_gemm_f32_serial(x.data(), k, n, w.data(), k, rows, k, y[ith].data(), rows) ? 1 : 0;
+    }
+    if (!MOECPU_HAVE_BLAS) {
+        CHECK(accepted == 0);
+        return;
+    }
+    CHECK(accepted >= 1);
+    for (int i = 0; i < accepted; ++i)
+        for (int64_t t = 0; t < n; ++t)
+            for (int64_t r = 0; r < rows; ++r) {
+                double want = 0;
+                for (int64_t c = 0; c < k; ++c) want += double(x[size_t(t * k + c)]) * w[size_t(r * k + c)];
+                CHECK(y[i][size_t(t * rows + r)] == Approx(want).margin(1e-4));
+            }
+}
