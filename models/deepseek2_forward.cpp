@@ -13,6 +13,7 @@
 #include "lib/src/error.h"
 #include "models/deepseek2.h"
 #include "models/deepseek2_prefill_attention.h"
+#include "models/mla_decode_attention.h"
 #include "models/mla_head_products.h"
 #include "quant/type_traits.h"
 
@@ -79,18 +80,6 @@ std::vector<double> rope_frequencies(const Deepseek2Hparams& h) {
 
 MlaDims mla_dims(const Deepseek2Hparams& h) {
     return {h.n_head, h.kv_lora_rank, h.qk_nope, h.qk_rope, h.v_head};
-}
-
-// The first n_rows cached vectors of a layer viewed as an f32 matrix [n_rows][width].
-WeightView cache_rows(const float* cache, int64_t width, int64_t n_rows) {
-    WeightView v;
-    v.type = GgmlType::F32;
-    v.data = reinterpret_cast<const uint8_t*>(cache);
-    v.cols = width;
-    v.rows = n_rows;
-    v.row_bytes = size_t(width) * sizeof(float);
-    v.mat_bytes = v.row_bytes * size_t(n_rows);
-    return v;
 }
 
 }  // namespace
@@ -254,39 +243,22 @@ void Deepseek2State::attention(const Deepseek2Layer& L, int il, int64_t n, int64
     };
     per_head(L.k_b, b.q.data(), H * qk, qk, b.q_abs.data(), H * kvl, kvl);
 
-    // Scores of all heads against the cached latents: the cache rows act as one weight matrix
-    // shared by every head (MQA-like), so each token streams its cache once, not once per head.
-    const float scale = b.kq_scale;
-    const int64_t n_ctx = n_ctx_;
+    // Each token attends over the cache it sees (itself and everything before: causal).
     for (int64_t i = 0; i < n; ++i) {
-        const int64_t n_kv = pos0 + i + 1;  // causal: this token sees itself and everything before
-        const WeightView ckv_rows = cache_rows(ckv_layer, kvl, n_kv);
-        const WeightView kpe_rows = cache_rows(kpe_layer, rope, n_kv);
-        float* s_lat = b.scores.data();              // [H][n_ctx]
-        float* s_pe = b.scores.data() + H * n_ctx;   // [H][n_ctx]
-        linear(ckv_rows, &b.q_abs[size_t(i * H * kvl)], kvl, H, s_lat, n_ctx, b.scratch, n_threads);
-        linear(kpe_rows, &b.q[size_t(i * H * qk + h.qk_nope)], qk, H, s_pe, n_ctx, b.scratch, n_threads);
-        float* latent = &b.latent[size_t(i * H * kvl)];  // [H][kvl]
-#pragma omp parallel num_threads(n_threads)
-        {
-            const int nth = omp_get_num_threads(), ith = omp_get_thread_num();
-            const int64_t h0 = H * ith / nth, h1 = H * (ith + 1) / nth;
-            for (int64_t hd = h0; hd < h1; ++hd) {
-                float* sc = s_lat + hd * n_ctx;
-                const float* pe = s_pe + hd * n_ctx;
-                for (int64_t t = 0; t < n_kv; ++t) sc[t] = scale * (sc[t] + pe[t]);
-                k.softmax(sc, n_kv);
-                std::fill(latent + hd * kvl, latent + (hd + 1) * kvl, 0.0f);
-            }
-            // Weighted sum of the cached latents, a block of positions at a time so each block
-            // stays in cache while every head of this thread accumulates from it.
-            constexpr int64_t kBlock = 32;
-            for (int64_t t0 = 0; t0 < n_kv; t0 += kBlock) {
-                const int64_t t1 = std::min(n_kv, t0 + kBlock);
-                for (int64_t hd = h0; hd < h1; ++hd)
-                    for (int64_t t = t0; t < t1; ++t) k.axpy(s_lat[hd * n_ctx + t], ckv_layer + t * kvl, latent + hd * kvl, kvl);
-            }
-        }
+        MlaDecodeArgs da;
+        da.dims = mla_dims(h);
+        da.q_abs = &b.q_abs[size_t(i * H * kvl)];
+        da.q_pe = &b.q[size_t(i * H * qk + h.qk_nope)];
+        da.q_pe_stride = qk;
+        da.ckv = ckv_layer;
+        da.kpe = kpe_layer;
+        da.n_kv = pos0 + i + 1;
+        da.kq_scale = b.kq_scale;
+        da.scores = b.scores.data();
+        da.scores_stride = n_ctx_;
+        da.latent = &b.latent[size_t(i * H * kvl)];
+        da.scratch = b.scratch;
+        mla_decode_attention(da, n_threads);
     }
     // Per head, map the latent back to values, then the output projection.
     per_head(L.v_b, b.latent.data(), H * kvl, kvl, b.heads.data(), H * h.v_head, h.v_head);
