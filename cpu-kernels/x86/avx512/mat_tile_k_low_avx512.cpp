@@ -1,10 +1,13 @@
-// AVX-512 tiles of Q2_K and Q3_K against Q8_K activations (driver: kquant_tile_avx512.h).
-// Both keep 2-bit digits in qs: for each 128-element half, 32 bytes hold four 32-element runs in
-// bit pairs 0-1, 2-3, 4-5, 6-7; sub-blocks of 16 elements follow element order.
+// AVX-512 tiles of Q2_K (scaled digits: q2k_scaled_digits_avx512.h) and Q3_K (the shared
+// K-quant driver: kquant_tile_avx512.h) against Q8_K activations. Both keep 2-bit digits in qs:
+// for each 128-element half, 32 bytes hold four 32-element runs in bit pairs 0-1, 2-3, 4-5, 6-7;
+// sub-blocks of 16 elements follow element order.
 #include <cstring>
 
 #include "cpu-kernels/x86/avx512/avx512_kernels.h"
 #include "cpu-kernels/x86/avx512/kquant_tile_avx512.h"
+#include "cpu-kernels/x86/avx512/q2k_gemm_avx512.h"
+#include "cpu-kernels/x86/avx512/q2k_scaled_digits_avx512.h"
 
 namespace moecpu::kernels::MOECPU_AVX512_NS {
 namespace {
@@ -15,20 +18,6 @@ MOECPU_AVX512_INLINE void two_bit_digits_of_half(const uint8_t* qs32, __m512i* f
     const __m512i three = _mm512_set1_epi8(3);
     *first = _mm512_and_si512(runs, three);
     *second = _mm512_and_si512(_mm512_srli_epi16(runs, 4), three);
-}
-
-// Q2_K: x = d·(s & 15)·u − dmin·(s >> 4) per 16-element sub-block with scale byte s, u in 0..3.
-MOECPU_AVX512_INLINE void unpack_q2_K(const uint8_t* row, int64_t b, KSuperBlock* sb) {
-    const block_q2_K& x = reinterpret_cast<const block_q2_K*>(row)[b];
-    two_bit_digits_of_half(x.qs, &sb->digits[0], &sb->digits[1]);
-    two_bit_digits_of_half(x.qs + 32, &sb->digits[2], &sb->digits[3]);
-    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
-    const __m128i low4 = _mm_set1_epi8(0x0F);
-    const __m256i scales16 = _mm256_cvtepu8_epi16(_mm_and_si128(packed, low4));
-    for (int chunk = 0; chunk < 4; ++chunk) sb->scales[chunk] = chunk_scales_per_16(scales16, chunk);
-    sb->bias16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), low4));
-    sb->d = half_to_float(x.d);
-    sb->d_bias = half_to_float(x.dmin);
 }
 
 // Q3_K's sixteen 6-bit scales: scale i takes its low 4 bits from byte i % 8 (low nibble for
@@ -67,7 +56,21 @@ MOECPU_AVX512_INLINE void unpack_q3_K(const uint8_t* row, int64_t b, KSuperBlock
 
 }  // namespace
 
-MOECPU_AVX512_KQUANT_TILE(mat_tile_q2_K, unpack_q2_K, false)
+// Q2_K: whole groups of 16 rows go through the batched driver once there are enough columns;
+// the other rows, and narrow tiles, through the per-row one.
+void mat_tile_q2_K(int64_t k, const void* w, size_t w_row_bytes, int nr, const void* a, size_t a_row_bytes, int nc,
+                   float* out, size_t out_stride) {
+    TileArgs t = make_tile_args(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
+    if (nc >= kQ2kGemmMinColumns) {
+        const int batched_rows = nr / kQ2kGemmRows * kQ2kGemmRows;
+        for (int r = 0; r < batched_rows; r += kQ2kGemmRows)
+            for (int c = 0; c < nc; c += kTileCols) q2k_gemm_rows16(t, r, c, nc - c < kTileCols ? nc - c : kTileCols);
+        t.w += batched_rows * w_row_bytes;
+        t.out += batched_rows;
+        t.nr -= batched_rows;
+    }
+    if (t.nr > 0) run_column_groups(t, q2k_x_q8_K<4>, q2k_x_q8_K<3>, q2k_x_q8_K<2>, q2k_x_q8_K<1>);
+}
 MOECPU_AVX512_KQUANT_TILE(mat_tile_q3_K, unpack_q3_K, true)
 
 }  // namespace moecpu::kernels::MOECPU_AVX512_NS

@@ -124,3 +124,10 @@ static inline simde__m256i moecpu_simde_maskz_loadu_epi16(simde__mmask16 k, cons
 // SIMDe has this one but no native alias for it.
 #undef _mm512_shuffle_i64x2
 #define _mm512_shuffle_i64x2(a, b, imm) simde_mm512_shuffle_i64x2(a, b, imm)
+
+// Q2_K tile (q2k_scaled_digits_avx512.h): the upper half of the result is zero.
+static inline simde__m512 moecpu_simde_zextps256_ps512(simde__m256 v) {
+    return moecpu_simde_join_ps(v, simde_mm256_setzero_ps());
+}
+#undef _mm512_zextps256_ps512
+#define _mm512_zextps256_ps512(v) moecpu_simde_zextps256_ps512(v)
