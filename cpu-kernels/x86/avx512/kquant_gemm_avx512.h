@@ -1,0 +1,241 @@
+// The batched ("gemm") driver of the AVX-512 K-quant tiles, used when a tile has enough rows and
+// activation columns (prefill). kquant_tile_avx512.h unpacks each weight row once per group of
+// four columns and needs two multiply ops per 64 MACs; here the tile's 16 weight rows are
+// repacked once per slice of super-blocks into a row-interleaved form, where one zmm holds four
+// consecutive unsigned digits of each of the 16 rows (lane r = row r). A single vpdpbusd with
+// the activation's four bytes broadcast then does 64 MACs for 16 rows, and every repacked
+// register is reused by all the tile's columns.
+//
+// Per scale group (16 or 32 elements) the int32 sums are converted once and scaled by the
+// per-row float scale d·sc. Q4_K / Q5_K mins are `bias_pairs` (the int16 mins of two 32-element
+// sub-blocks per lane) times the activation's sub-block sums, folded in once per super-block;
+// Q6_K's offset of 32 is subtracted exactly in the integer sums.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "cpu-kernels/x86/avx512/avx512_tile_common.h"
+#include "cpu-kernels/kernel_table.h"
+#include "quant/block_formats.h"
+
+namespace moecpu::kernels::MOECPU_AVX512_NS {
+namespace {
+
+constexpr int kGemmRows = 16;  // one weight row per 32-bit lane
+// Super-blocks repacked at a time: 2 × 5-6 KB stay in L1 while every column streams over them
+// (1 to 8 measured; 2 is best for Q6_K, within noise of the others for Q4_K).
+constexpr int kGemmSliceBlocks = 2;
+// Columns dotted together: NC int32 chains hide vpdpbusd's latency and each loaded weight
+// register serves NC columns (12 measured slower than 8: registers run out).
+constexpr int kGemmColumnGroup = 8;
+// How far ahead of the repack each row is prefetched (into L2). 384 to 768 measured: more helps
+// Q4_K at 8 columns, hurts Q6_K; 512 is the compromise.
+constexpr size_t kGemmPrefetchBytes = 512;
+
+// One super-block of 16 rows, row-interleaved. kScaleGroups: 8 (32-element scales) or 16.
+template <int kScaleGroups>
+struct InterleavedSuperBlock {
+    __m512i quads[QK_K / 4];        // quads[q] lane r: unsigned digits 4q..4q+3 of row r
+    __m512 scales[kScaleGroups];    // d·sc of each scale group, per row
+    __m512i bias_pairs[QK_K / 64];  // lane r: int16 biases of 32-element sub-blocks 2p and 2p+1
+    __m512 bias_scale;              // per row: the scale of Σ bias·bsum, which is subtracted
+};
+
+// The 16 rows a repack reads: row r starts at first + r·stride (16 separate pointers do not fit
+// in the general registers and were spilled).
+struct RowBlocks {
+    const uint8_t* first;
+    size_t stride;
+};
+
+// out[t] lane r = 32-bit word t of the 16 bytes at `offset` in row r. Four rows share each
+// 128-bit lane after the inserts; two unpack rounds finish the 4×4 transposes inside the lanes.
+MOECPU_AVX512_INLINE void transpose_16x4_words(RowBlocks rows, size_t offset, __m512i out[4]) {
+    const size_t four_rows = 4 * rows.stride;
+    __m512i z[4];
+    for (int j = 0; j < 4; ++j) {
+        const uint8_t* p = rows.first + j * rows.stride + offset;
+        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + four_rows)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * four_rows)), 2);
+        z[j] = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 3 * four_rows)), 3);
+    }
+    const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+    out[0] = _mm512_unpacklo_epi64(t0, t2);
+    out[1] = _mm512_unpackhi_epi64(t0, t2);
+    out[2] = _mm512_unpacklo_epi64(t1, t3);
+    out[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+// vpermw indices gathering the low 16 bits of every 32-bit lane into the low 256 bits.
+alignas(64) constexpr uint16_t kEvenWords[32] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+
+// The fp16 in the low (high = false) or high half of each 32-bit lane, as floats.
+MOECPU_AVX512_INLINE __m512 halves_to_float(__m512i words, bool high) {
+    const __m512i shifted = high ? _mm512_srli_epi32(words, 16) : words;
+    const __m512i packed = _mm512_permutexvar_epi16(_mm512_load_si512(kEvenWords), shifted);
+    return _mm512_cvtph_ps(_mm512_castsi512_si256(packed));
+}
+
+MOECPU_AVX512_INLINE __m512i broadcast_4_bytes(const void* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+// The dot loop and the repack stay out of line: compiled into one function, their register
+// allocation interferes (spilled weight registers in the dot loop measured 20% slower for Q6_K).
+#define MOECPU_AVX512_NOINLINE __attribute__((noinline))
+
+// Adds the dots of `n_blocks` repacked super-blocks with NC activation columns to tot[c][row].
+// act[c] points at column c's Q8_K block matching blocks[0]. kGroupOffset != 0 (Q6_K): digits
+// are offset by it within 16-element groups sharing one scale, so the offset is subtracted
+// exactly in the integer sums (starting them at -offset·bsum) instead of through bias_pairs.
+template <int kScaleGroups, int kGroupOffset, int NC>
+MOECPU_AVX512_NOINLINE void interleaved_dot_columns(const InterleavedSuperBlock<kScaleGroups>* blocks, int n_blocks,
+                             const block_q8_K* const act[NC], float (*tot)[kGemmRows]) {
+    constexpr int kQuadsPerGroup = QK_K / 4 / kScaleGroups;
+    static_assert(kGroupOffset == 0 || kScaleGroups == QK_K / 16, "group offsets need one bsum per group");
+    for (int i = 0; i < n_blocks; ++i) {
+        const InterleavedSuperBlock<kScaleGroups>& sb = blocks[i];
+        alignas(64) int32_t group_start[kGroupOffset != 0 ? NC : 1][QK_K / 16];
+        if constexpr (kGroupOffset != 0) {
+            for (int c = 0; c < NC; ++c)
+                for (int half = 0; half < 2; ++half) {
+                    const __m128i bsums = _mm_loadu_si128(reinterpret_cast<const __m128i*>(act[c][i].bsums + 8 * half));
+                    const __m256i start = _mm256_mullo_epi32(_mm256_cvtepi16_epi32(bsums), _mm256_set1_epi32(-kGroupOffset));
+                    _mm256_store_si256(reinterpret_cast<__m256i*>(group_start[c] + 8 * half), start);
+                }
+        }
+        __m512 sum[NC];
+        for (int c = 0; c < NC; ++c) sum[c] = _mm512_setzero_ps();
+        for (int g = 0; g < kScaleGroups; ++g) {
+            __m512i w[kQuadsPerGroup];
+            for (int q = 0; q < kQuadsPerGroup; ++q) w[q] = _mm512_load_si512(&sb.quads[g * kQuadsPerGroup + q]);
+            const __m512 scale = _mm512_load_ps(reinterpret_cast<const float*>(&sb.scales[g]));
+            // One int32 chain per column: NC independent chains hide vpdpbusd's latency.
+            for (int c = 0; c < NC; ++c) {
+                const int8_t* qs = act[c][i].qs + 4 * kQuadsPerGroup * g;
+                const __m512i start = kGroupOffset != 0 ? _mm512_set1_epi32(group_start[c][g]) : _mm512_setzero_si512();
+                __m512i isum = _mm512_dpbusd_epi32(start, w[0], broadcast_4_bytes(qs));
+                for (int q = 1; q < kQuadsPerGroup; ++q)
+                    isum = _mm512_dpbusd_epi32(isum, w[q], broadcast_4_bytes(qs + 4 * q));
+                sum[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, sum[c]);
+            }
+        }
+        const __m512 bias_scale = _mm512_load_ps(reinterpret_cast<const float*>(&sb.bias_scale));
+        for (int c = 0; c < NC; ++c) {
+            __m512 s = sum[c];
+            if constexpr (kGroupOffset == 0) {
+                // Sub-block sums (pairs of bsums, |sum| <= 32·127 fits int16), packed per 128-bit
+                // lane as [s0 s1 s2 s3 s0 s1 s2 s3 | s4 s5 s6 s7 s4 s5 s6 s7].
+                alignas(32) int16_t sub_sums[16];
+                const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act[c][i].bsums));
+                const __m256i sums32 = _mm256_madd_epi16(bsums, _mm256_set1_epi16(1));
+                _mm256_store_si256(reinterpret_cast<__m256i*>(sub_sums), _mm256_packs_epi32(sums32, sums32));
+                __m512i bias = _mm512_dpwssd_epi32(_mm512_setzero_si512(), sb.bias_pairs[0], broadcast_4_bytes(sub_sums));
+                bias = _mm512_dpwssd_epi32(bias, sb.bias_pairs[1], broadcast_4_bytes(sub_sums + 2));
+                bias = _mm512_dpwssd_epi32(bias, sb.bias_pairs[2], broadcast_4_bytes(sub_sums + 8));
+                bias = _mm512_dpwssd_epi32(bias, sb.bias_pairs[3], broadcast_4_bytes(sub_sums + 10));
+                s = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(bias), bias_scale, s);
+            }
+            _mm512_store_ps(tot[c], _mm512_fmadd_ps(s, _mm512_set1_ps(act[c][i].d), _mm512_load_ps(tot[c])));
+        }
+    }
+}
+
+template <int kScaleGroups>
+using InterleaveFn = void (*)(RowBlocks rows, int64_t b, InterleavedSuperBlock<kScaleGroups>* out);
+
+template <int kScaleGroups, int kGroupOffset, int NC>
+void dot_column_group(const TileArgs& t, const InterleavedSuperBlock<kScaleGroups>* blocks, int64_t b0, int n_blocks,
+                      int c0, float (*tot)[kGemmRows]) {
+    const block_q8_K* act[NC];
+    for (int c = 0; c < NC; ++c)
+        act[c] = reinterpret_cast<const block_q8_K*>(t.a + (c0 + c) * t.a_row_bytes) + b0;
+    interleaved_dot_columns<kScaleGroups, kGroupOffset, NC>(blocks, n_blocks, act, tot + c0);
+}
+
+// The remaining t.nc - c0 < NC + 1 columns, as one group.
+template <int kScaleGroups, int kGroupOffset, int NC>
+void dot_last_columns(const TileArgs& t, const InterleavedSuperBlock<kScaleGroups>* blocks, int64_t b0, int n_blocks,
+                      int c0, float (*tot)[kGemmRows]) {
+    if (t.nc - c0 == NC) {
+        dot_column_group<kScaleGroups, kGroupOffset, NC>(t, blocks, b0, n_blocks, c0, tot);
+    } else if constexpr (NC > 1) {
+        dot_last_columns<kScaleGroups, kGroupOffset, NC - 1>(t, blocks, b0, n_blocks, c0, tot);
+    }
+}
+
+// The repack reads 16 rows at once, a pattern the hardware prefetchers follow poorly, so each
+// slice prefetches the rows' next bytes while its dots run (into L2: measured better than L1).
+MOECPU_AVX512_INLINE void prefetch_rows(const TileArgs& t, size_t begin, size_t end) {
+    for (int r = 0; r < t.nr; ++r)
+        for (size_t offset = begin; offset < end; offset += 64) __builtin_prefetch(t.w + r * t.w_row_bytes + offset, 0, 2);
+}
+
+template <int kScaleGroups, InterleaveFn<kScaleGroups> Interleave>
+MOECPU_AVX512_NOINLINE void interleave_slice(RowBlocks rows, int64_t b0, int n, InterleavedSuperBlock<kScaleGroups>* out) {
+    for (int i = 0; i < n; ++i) Interleave(rows, b0 + i, &out[i]);
+}
+
+// Up to 16 rows × up to kTileCols columns. A tile of fewer rows repacks from a copy of its rows
+// padded with the last one (their lanes are never stored).
+template <int kScaleGroups, int kGroupOffset, size_t kBlockBytes, InterleaveFn<kScaleGroups> Interleave>
+void kquant_gemm_block(const TileArgs& t) {
+    alignas(64) InterleavedSuperBlock<kScaleGroups> blocks[kGemmSliceBlocks];
+    alignas(64) float tot[kTileCols][kGemmRows];
+    alignas(64) uint8_t padded[kGemmRows][kGemmSliceBlocks * kBlockBytes];
+    for (int c = 0; c < t.nc; ++c) _mm512_store_ps(tot[c], _mm512_setzero_ps());
+
+    const int64_t nb = t.k / QK_K;
+    const size_t row_bytes = size_t(nb) * kBlockBytes;
+    size_t prefetched = size_t(nb < kGemmSliceBlocks ? nb : kGemmSliceBlocks) * kBlockBytes;
+    for (int64_t b0 = 0; b0 < nb; b0 += kGemmSliceBlocks) {
+        const int n = nb - b0 < kGemmSliceBlocks ? int(nb - b0) : kGemmSliceBlocks;
+        if (t.nr == kGemmRows) {
+            interleave_slice<kScaleGroups, Interleave>(RowBlocks{t.w, t.w_row_bytes}, b0, n, blocks);
+        } else {
+            for (int r = 0; r < kGemmRows; ++r)
+                std::memcpy(padded[r], t.w + (r < t.nr ? r : t.nr - 1) * t.w_row_bytes + b0 * kBlockBytes, n * kBlockBytes);
+            interleave_slice<kScaleGroups, Interleave>(RowBlocks{padded[0], sizeof(padded[0])}, 0, n, blocks);
+        }
+        const size_t ahead = size_t(b0 + n) * kBlockBytes + kGemmPrefetchBytes;
+        const size_t prefetch_end = ahead < row_bytes ? ahead : row_bytes;
+        prefetch_rows(t, prefetched, prefetch_end);
+        prefetched = prefetch_end > prefetched ? prefetch_end : prefetched;
+        int c = 0;
+        for (; c + kGemmColumnGroup <= t.nc; c += kGemmColumnGroup)
+            dot_column_group<kScaleGroups, kGroupOffset, kGemmColumnGroup>(t, blocks, b0, n, c, tot);
+        if (c < t.nc) dot_last_columns<kScaleGroups, kGroupOffset, kGemmColumnGroup - 1>(t, blocks, b0, n, c, tot);
+    }
+    for (int c = 0; c < t.nc; ++c)
+        for (int r = 0; r < t.nr; ++r) t.out[c * t.out_stride + r] = tot[c][r];
+}
+
+// Runs groups of 16 rows (the last one may be smaller but not below min_rows) through the
+// interleaved driver, in column chunks of kTileCols; returns the rows left over for the
+// row-by-row path (nr = 0 when none).
+template <int kScaleGroups, int kGroupOffset, size_t kBlockBytes, InterleaveFn<kScaleGroups> Interleave>
+TileArgs kquant_gemm_rows(TileArgs t, int min_rows) {
+    while (t.nr >= min_rows) {
+        TileArgs rows = t;
+        rows.nr = t.nr < kGemmRows ? t.nr : kGemmRows;
+        for (int c0 = 0; c0 < t.nc; c0 += kTileCols) {
+            TileArgs chunk = rows;
+            chunk.nc = t.nc - c0 < kTileCols ? t.nc - c0 : kTileCols;
+            chunk.a = t.a + c0 * t.a_row_bytes;
+            chunk.out = t.out + c0 * t.out_stride;
+            kquant_gemm_block<kScaleGroups, kGroupOffset, kBlockBytes, Interleave>(chunk);
+        }
+        t.w += rows.nr * t.w_row_bytes;
+        t.out += rows.nr;
+        t.nr -= rows.nr;
+        if (t.nr == 0) break;
+    }
+    return t;
+}
+
+}  // namespace
+}  // namespace moecpu::kernels::MOECPU_AVX512_NS
