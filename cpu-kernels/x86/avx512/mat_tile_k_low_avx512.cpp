@@ -1,5 +1,6 @@
-// AVX-512 tiles of Q2_K (scaled digits: q2k_scaled_digits_avx512.h) and Q3_K (the shared
-// K-quant driver: kquant_tile_avx512.h) against Q8_K activations. Both keep 2-bit digits in qs:
+// AVX-512 tiles of Q2_K (scaled digits: q2k_scaled_digits_avx512.h, batched: q2k_gemm_avx512.h)
+// and Q3_K (the shared K-quant driver: kquant_tile_avx512.h, batched: q3k_gemm_avx512.h) against
+// Q8_K activations. Both keep 2-bit digits in qs:
 // for each 128-element half, 32 bytes hold four 32-element runs in bit pairs 0-1, 2-3, 4-5, 6-7;
 // sub-blocks of 16 elements follow element order.
 #include <cstring>
@@ -8,6 +9,8 @@
 #include "cpu-kernels/x86/avx512/kquant_tile_avx512.h"
 #include "cpu-kernels/x86/avx512/q2k_gemm_avx512.h"
 #include "cpu-kernels/x86/avx512/q2k_scaled_digits_avx512.h"
+#include "cpu-kernels/x86/avx512/q3k_gemm_avx512.h"
+#include "cpu-kernels/x86/avx512/q3k_scales_avx512.h"
 
 namespace moecpu::kernels::MOECPU_AVX512_NS {
 namespace {
@@ -18,21 +21,6 @@ MOECPU_AVX512_INLINE void two_bit_digits_of_half(const uint8_t* qs32, __m512i* f
     const __m512i three = _mm512_set1_epi8(3);
     *first = _mm512_and_si512(runs, three);
     *second = _mm512_and_si512(_mm512_srli_epi16(runs, 4), three);
-}
-
-// Q3_K's sixteen 6-bit scales: scale i takes its low 4 bits from byte i % 8 (low nibble for
-// i < 8, high nibble after) and its high 2 bits from byte 8 + i % 4, bit pair i / 4. Stored with
-// an offset of 32. Four scales are assembled per 32-bit word.
-MOECPU_AVX512_INLINE __m256i q3_K_signed_scales(const uint8_t packed[12]) {
-    uint32_t low[2], high;
-    std::memcpy(low, packed, 8);
-    std::memcpy(&high, packed + 8, 4);
-    const uint32_t nibbles = 0x0F0F0F0Fu, pairs = 0x03030303u;
-    const __m128i scales = _mm_set_epi32(static_cast<int>(((low[1] >> 4) & nibbles) | (((high >> 6) & pairs) << 4)),
-                                         static_cast<int>(((low[0] >> 4) & nibbles) | (((high >> 4) & pairs) << 4)),
-                                         static_cast<int>((low[1] & nibbles) | (((high >> 2) & pairs) << 4)),
-                                         static_cast<int>((low[0] & nibbles) | ((high & pairs) << 4)));
-    return _mm256_cvtepi8_epi16(_mm_sub_epi8(scales, _mm_set1_epi8(32)));
 }
 
 // Q3_K: x = d·s·(u − 4) with u = two low bits + 4·(hmask bit) in 0..7; the −4 goes to the bias.
@@ -71,6 +59,23 @@ void mat_tile_q2_K(int64_t k, const void* w, size_t w_row_bytes, int nr, const v
     }
     if (t.nr > 0) run_column_groups(t, q2k_x_q8_K<4>, q2k_x_q8_K<3>, q2k_x_q8_K<2>, q2k_x_q8_K<1>);
 }
-MOECPU_AVX512_KQUANT_TILE(mat_tile_q3_K, unpack_q3_K, true)
+
+// Q3_K: as Q2_K, whole groups of 16 rows through the batched driver once there are enough
+// columns; the other rows, and narrow tiles, through the shared per-row K-quant driver.
+void mat_tile_q3_K(int64_t k, const void* w, size_t w_row_bytes, int nr, const void* a, size_t a_row_bytes, int nc,
+                   float* out, size_t out_stride) {
+    TileArgs t = make_tile_args(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
+    if (nc >= kQ3kGemmMinColumns) {
+        const int batched_rows = nr / kQ3kGemmRows * kQ3kGemmRows;
+        for (int r = 0; r < batched_rows; r += kQ3kGemmRows)
+            for (int c = 0; c < nc; c += kTileCols) q3k_gemm_rows16(t, r, c, nc - c < kTileCols ? nc - c : kTileCols);
+        t.w += batched_rows * w_row_bytes;
+        t.out += batched_rows;
+        t.nr -= batched_rows;
+    }
+    if (t.nr > 0)
+        run_column_groups(t, kquant_x_q8_K<4, unpack_q3_K, true>, kquant_x_q8_K<3, unpack_q3_K, true>,
+                          kquant_x_q8_K<2, unpack_q3_K, true>, kquant_x_q8_K<1, unpack_q3_K, true>);
+}
 
 }  // namespace moecpu::kernels::MOECPU_AVX512_NS

@@ -131,3 +131,23 @@ static inline simde__m512 moecpu_simde_zextps256_ps512(simde__m256 v) {
 }
 #undef _mm512_zextps256_ps512
 #define _mm512_zextps256_ps512(v) moecpu_simde_zextps256_ps512(v)
+
+// Q3_K batched tile (q3k_gemm_avx512.h): the block's tail bytes through a masked load (touching
+// only the selected bytes, as the hardware does), and the d halves out of their dwords.
+static inline simde__m512i moecpu_simde_maskz_loadu_epi8(simde__mmask64 k, const void* p) {
+    uint8_t lane[64] = {};
+    for (int i = 0; i < 64; ++i)
+        if ((k >> i) & 1) lane[i] = static_cast<const uint8_t*>(p)[i];
+    return simde_mm512_loadu_si512(lane);
+}
+static inline simde__m256i moecpu_simde_cvtepi32_epi16(simde__m512i v) {
+    int32_t wide[16];
+    int16_t narrow[16];
+    simde_mm512_storeu_si512(wide, v);
+    for (int i = 0; i < 16; ++i) narrow[i] = static_cast<int16_t>(wide[i]);
+    return simde_mm256_loadu_si256(narrow);
+}
+#undef _mm512_maskz_loadu_epi8
+#define _mm512_maskz_loadu_epi8(k, p) moecpu_simde_maskz_loadu_epi8(k, p)
+#undef _mm512_cvtepi32_epi16
+#define _mm512_cvtepi32_epi16(v) moecpu_simde_cvtepi32_epi16(v)
