@@ -1,7 +1,8 @@
 // Dense matmul driver for any weight type: y[n_tokens][n_rows] = W[n_rows][k] · x[n_tokens][k]^T.
 // Activations are converted once into the weight type's activation format (act_format.h) in a
-// caller-planned work buffer; then rows are split over threads in chunks of kTileRows and each
-// (row chunk × column chunk) tile goes to the table's mat_tile. Nothing is allocated per call.
+// caller-planned work buffer; then the (row chunk × column chunk) tiles, kTileRows rows each, go
+// to the table's mat_tile: split statically by the phase functions, taken from a guided queue
+// (work_queue.h) by matmul()'s own team. Nothing is allocated per call.
 // matvec is the n_tokens = 1 case.
 #pragma once
 #include <cstddef>

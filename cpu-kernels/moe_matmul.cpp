@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <new>
 
 #include "cpu-kernels/act_format.h"
 #include "cpu-kernels/dispatch.h"
+#include "cpu-kernels/work_queue.h"
 #include "cpu-kernels/work_split.h"
 
 namespace moecpu::kernels {
@@ -16,11 +18,14 @@ namespace {
 // Weight streaming cost of one row chunk, in units of one token column of compute. Only the
 // balance of the split depends on it.
 constexpr int64_t kChunkStreamCost = 4;
+// Shortest run of the compute queue, as a share of the total cost per thread.
+constexpr int64_t kRunsPerThreadMax = 32;
 
 constexpr size_t align64(size_t n) { return (n + 63) & ~size_t(63); }
 
 // Where everything lives in the work buffer.
 struct WorkLayout {
+    size_t queue;        // GuidedQueue handing out the compute phase's cost ranges (shared)
     size_t offsets;      // int32 [n_expert + 1]: first gathered pair of each expert (shared)
     size_t pairs;        // int32 [n_pairs_max]: t * n_used + s, in gathered order (shared)
     size_t acts;         // [n_pairs_max][act_row]: gathered activations (shared)
@@ -34,7 +39,8 @@ WorkLayout layout_of(const MoeMatmulArgs& a) {
     WorkLayout l;
     const int64_t n_pairs_max = a.n_tokens * a.n_used;
     l.act_row = act_row_bytes(a.w_type, a.k);
-    l.offsets = 0;
+    l.queue = 0;
+    l.offsets = align64(sizeof(GuidedQueue));
     l.pairs = align64(l.offsets + size_t(a.n_expert + 1) * sizeof(int32_t));
     l.acts = align64(l.pairs + size_t(n_pairs_max) * sizeof(int32_t));
     l.per_thread = align64(l.acts + size_t(n_pairs_max) * l.act_row);
@@ -69,7 +75,10 @@ void moe_matmul_prepare(const MoeMatmulArgs& a, int ith, int nth) {
         }
     for (int64_t e = 0; e < a.n_expert; ++e) cursor[e + 1] += cursor[e];  // cursor[e] = first pair of e
     const int64_t n_pairs = cursor[a.n_expert];
-    if (ith == 0) std::memcpy(at<int32_t>(a.work, l.offsets), cursor, size_t(a.n_expert + 1) * sizeof(int32_t));
+    if (ith == 0) {
+        std::memcpy(at<int32_t>(a.work, l.offsets), cursor, size_t(a.n_expert + 1) * sizeof(int32_t));
+        new (at<GuidedQueue>(a.work, l.queue)) GuidedQueue();  // fresh for this call's compute phase
+    }
 
     int32_t* pairs = at<int32_t>(a.work, l.pairs);
     uint8_t* acts = at<uint8_t>(a.work, l.acts);
@@ -86,29 +95,18 @@ void moe_matmul_prepare(const MoeMatmulArgs& a, int ith, int nth) {
         }
 }
 
-void moe_matmul_compute(const MoeMatmulArgs& a, int ith, int nth) {
-    const WorkLayout l = layout_of(a);
+namespace {
+
+// The items (e, j) = (expert, row chunk) whose start cost falls in [lo, hi): item (e, j) starts
+// at acc_e + j * cost_e, acc_e the cost of all busy experts before e.
+void compute_cost_range(const MoeMatmulArgs& a, const WorkLayout& l, int64_t lo, int64_t hi, float* gate_tile, float* up_tile) {
     const KernelTable& table = table_of(a);
     const MatTileFn tile = table.mat_tile[static_cast<int>(a.w_type)];
     const int32_t* offsets = at<int32_t>(a.work, l.offsets);
     const int32_t* pairs = at<int32_t>(a.work, l.pairs);
     const uint8_t* acts = at<uint8_t>(a.work, l.acts);
-    uint8_t* slot = at<uint8_t>(a.work, l.per_thread + size_t(ith) * l.slot_bytes);
-    float* gate_tile = reinterpret_cast<float*>(slot + align64(size_t(a.n_expert + 1) * sizeof(int32_t)));  // [kTileCols][kTileRows]
-    float* up_tile = gate_tile + size_t(kTileCols) * kTileRows;                                              // [kTileCols][kTileRows]
-
     const int64_t rows = kTileRows;
     const int64_t chunks = ceil_div(a.n_rows, rows);  // row chunks per expert
-
-    // Cost-balanced split: item (e, j) starts at cost acc_e + j * cost_e; this thread takes the
-    // items whose start falls in its equal share [lo, hi) of the total.
-    int64_t total = 0;
-    for (int64_t e = 0; e < a.n_expert; ++e) {
-        const int64_t n = offsets[e + 1] - offsets[e];
-        if (n > 0) total += chunks * (kChunkStreamCost + n);
-    }
-    const int64_t lo = total * ith / nth, hi = total * (ith + 1) / nth;
-
     const auto* w = static_cast<const uint8_t*>(a.w);
     const auto* w_up = static_cast<const uint8_t*>(a.w_up);
     int64_t acc = 0;
@@ -140,6 +138,30 @@ void moe_matmul_compute(const MoeMatmulArgs& a, int ith, int nth) {
             }
         }
     }
+}
+
+}  // namespace
+
+void moe_matmul_compute(const MoeMatmulArgs& a, int ith, int nth) {
+    const WorkLayout l = layout_of(a);
+    const int32_t* offsets = at<int32_t>(a.work, l.offsets);
+    uint8_t* slot = at<uint8_t>(a.work, l.per_thread + size_t(ith) * l.slot_bytes);
+    float* gate_tile = reinterpret_cast<float*>(slot + align64(size_t(a.n_expert + 1) * sizeof(int32_t)));  // [kTileCols][kTileRows]
+    float* up_tile = gate_tile + size_t(kTileCols) * kTileRows;                                              // [kTileCols][kTileRows]
+
+    // Items are (expert, row chunk), costed as weight streaming + one unit per token; threads
+    // take cost ranges from the shared queue (work_queue.h) until it is empty, so any thread
+    // may take any item and the phase ends when the work does, not when the slowest share does.
+    const int64_t chunks = ceil_div(a.n_rows, int64_t(kTileRows));
+    int64_t total = 0;
+    for (int64_t e = 0; e < a.n_expert; ++e) {
+        const int64_t n = offsets[e + 1] - offsets[e];
+        if (n > 0) total += chunks * (kChunkStreamCost + n);
+    }
+    GuidedQueue& queue = *at<GuidedQueue>(a.work, l.queue);
+    const int64_t min_run = total / (kRunsPerThreadMax * std::max(nth, 1));
+    Range run;
+    while (queue.take(total, nth, min_run, run)) compute_cost_range(a, l, run.begin, run.end, gate_tile, up_tile);
 }
 
 void moe_matmul_thread(const MoeMatmulArgs& args, int ith, int nth) {

@@ -11,9 +11,10 @@
 //
 // Pairs are grouped by expert (a counting sort) and their activations converted once into a
 // gathered buffer, so each selected expert's weights are streamed once per call for all its
-// tokens. Work items are (expert, row chunk); threads take contiguous runs of items balanced by
-// estimated cost (weight streaming + one unit per token), so a thread that lands on a busy
-// expert gets fewer items.
+// tokens. Work items are (expert, row chunk), costed as weight streaming + one unit per token;
+// threads take contiguous runs of that cost from a shared guided queue (work_queue.h), long
+// runs first, so a thread that lands on a busy expert, starts late or streams slower takes
+// fewer items.
 //
 // Fused gate + up (w_up non-null): y = silu(W · x) * (W_up · x), W the gate weights, both read
 // in the same pass over the gathered activations. The down projection is then a plain call with
@@ -59,7 +60,9 @@ size_t moe_matmul_work_size(const MoeMatmulArgs& args);
 
 // Phases for a pool with its own barrier: every thread ith of nth runs moe_matmul_prepare
 // (grouping + activation conversion), all wait, then every thread runs moe_matmul_compute.
-// nth must not exceed max_threads.
+// nth must not exceed max_threads. Compute takes work until none is left, so one thread calling
+// it for every ith in turn also covers every item (the first call does all of them). Before the
+// work buffer is prepared again, every compute must have returned (a barrier).
 void moe_matmul_prepare(const MoeMatmulArgs& args, int ith, int nth);
 void moe_matmul_compute(const MoeMatmulArgs& args, int ith, int nth);
 

@@ -12,6 +12,7 @@
 namespace moecpu {
 
 namespace gguf { class Reader; }
+class ActivationObserver;
 
 struct Deepseek2Hparams {
     int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_ctx_train = 0, n_head = 0;
@@ -109,6 +110,9 @@ private:
     void attention(const Deepseek2Layer& L, int il, int64_t n, int64_t pos0, int n_threads);
     void feed_forward(const Deepseek2Layer& L, int64_t n, int n_threads);
     void moe(const Deepseek2Layer& L, int il, int64_t n, int n_threads);
+    void plan_moe(int64_t n_batch);
+    void run_experts(const Deepseek2Layer& L, int64_t n, int n_threads);
+    void observe_expert_inputs(ActivationObserver& observer, const Deepseek2Layer& L, int64_t n);
 
     const Deepseek2Model& model_;
     int64_t n_ctx_, n_batch_;

@@ -2,7 +2,8 @@
 // Per layer: RMSNorm → MLA attention (absorbed form: queries are mapped into the compressed
 // latent space, so the cache holds only kv_norm(c_kv) and the rotated k_pe per token; batches
 // past a measured size decompress keys and values instead: deepseek2_prefill_attention.cpp) →
-// RMSNorm → dense FFN or routed experts + shared experts.
+// RMSNorm → dense FFN or routed experts + shared experts (grouped by expert through
+// moe_matmul, all in one parallel region per layer).
 #include <omp.h>
 
 #include <algorithm>
@@ -10,6 +11,9 @@
 #include <limits>
 
 #include "cpu-kernels/dispatch.h"
+#include "cpu-kernels/moe_matmul.h"
+#include "cpu-kernels/work_split.h"
+#include "lib/src/activation_observer.h"
 #include "lib/src/error.h"
 #include "models/deepseek2.h"
 #include "models/deepseek2_prefill_attention.h"
@@ -18,6 +22,33 @@
 #include "quant/type_traits.h"
 
 namespace moecpu {
+
+namespace {
+
+// Work areas of the MoE layer's moe_matmul calls, 64-byte aligned inside one allocation. The
+// down projections reuse the gate areas: they are prepared only after every gate product is done.
+struct MoeWork {
+    std::vector<uint8_t> storage;
+    void* routed = nullptr;     // routed gate (+ up when fused), then routed down
+    void* routed_up = nullptr;  // routed up when its type differs from the gate's
+    void* shared = nullptr;     // shared gate (+ up), then shared down
+    void* shared_up = nullptr;
+
+    void plan(size_t routed_bytes, size_t routed_up_bytes, size_t shared_bytes, size_t shared_up_bytes) {
+        const size_t sizes[4] = {routed_bytes, routed_up_bytes, shared_bytes, shared_up_bytes};
+        size_t total = 64;
+        for (size_t sz : sizes) total += (sz + 63) & ~size_t(63);
+        storage.assign(total, 0);
+        uintptr_t p = (reinterpret_cast<uintptr_t>(storage.data()) + 63) & ~uintptr_t(63);
+        void** areas[4] = {&routed, &routed_up, &shared, &shared_up};
+        for (int i = 0; i < 4; ++i) {
+            *areas[i] = sizes[i] ? reinterpret_cast<void*>(p) : nullptr;
+            p += (sizes[i] + 63) & ~size_t(63);
+        }
+    }
+};
+
+}  // namespace
 
 struct Deepseek2State::Buffers {
     // Residual stream and its normalised copy.
@@ -39,11 +70,12 @@ struct Deepseek2State::Buffers {
     std::vector<int32_t> chosen;          // [n_expert_used]
     std::vector<int32_t> chosen_all;      // [n_batch][n_expert_used]: every token's selection
     std::vector<float> chosen_weight;     // [n_expert_used]
-    std::vector<int32_t> expert_count;    // [n_expert]
-    std::vector<int32_t> expert_token;    // [n_expert][n_batch]
-    std::vector<float> expert_weight;     // [n_expert][n_batch]
-    std::vector<float> gathered;          // [n_batch][n_embd]
-    std::vector<float> expert_out;        // [n_batch][n_embd]
+    std::vector<float> route_weight;      // [n_batch][n_expert_used]: final weight of each selection
+    std::vector<float> moe_hidden;        // [n_batch][n_expert_used][n_ff_exp]: silu(gate)·up per selection
+    std::vector<float> moe_out;           // [n_batch][n_expert_used][n_embd]: down projection per selection
+    std::vector<int32_t> shared_ids;      // [n_batch] zeros: the shared experts as the one expert of every token
+    MoeWork moe_work;                     // moe_matmul work areas, sized for the widest MoE layer
+    int moe_threads = 1;                  // threads the MoE work areas are planned for
     std::vector<float> cache_ckv;         // [n_layer][n_ctx][kv_lora]
     std::vector<float> cache_kpe;         // [n_layer][n_ctx][qk_rope]
     std::vector<float> rope_cos, rope_sin;  // [n_ctx][qk_rope / 2]
@@ -82,6 +114,41 @@ MlaDims mla_dims(const Deepseek2Hparams& h) {
     return {h.n_head, h.kv_lora_rank, h.qk_nope, h.qk_rope, h.v_head};
 }
 
+// Gate and up go through one fused pass when their weights share type and layout (a
+// --tensor-type override may give them different types).
+bool gate_up_fusable(const WeightView& gate, const WeightView& up) {
+    return gate.type == up.type && gate.row_bytes == up.row_bytes && gate.mat_bytes == up.mat_bytes;
+}
+
+// One moe_matmul over the stacked matrices of w (fused with `up` when given): rows (t, s) of x
+// are multiplied with the expert ids[t][s] picks, into rows (t, s) of y. Strides in floats.
+kernels::MoeMatmulArgs expert_product(const WeightView& w, const WeightView* up, const int32_t* ids, int64_t n_used,
+                                      int64_t n, const float* x, int64_t x_token_stride, int64_t x_slot_stride, float* y,
+                                      int64_t y_token_stride, int64_t y_slot_stride, void* work, int max_threads) {
+    kernels::MoeMatmulArgs a;
+    a.w_type = w.type;
+    a.w = w.data;
+    a.w_up = up ? up->data : nullptr;
+    a.w_row_bytes = w.row_bytes;
+    a.w_expert_bytes = w.mat_bytes;
+    a.n_expert = w.n_mat;
+    a.n_rows = w.rows;
+    a.k = w.cols;
+    a.ids = ids;
+    a.ids_stride = n_used;
+    a.n_used = n_used;
+    a.n_tokens = n;
+    a.x = x;
+    a.x_token_stride = x_token_stride;
+    a.x_slot_stride = x_slot_stride;
+    a.y = y;
+    a.y_token_stride = y_token_stride;
+    a.y_slot_stride = y_slot_stride;
+    a.work = work;
+    a.max_threads = max_threads;
+    return a;
+}
+
 }  // namespace
 
 Deepseek2State::Deepseek2State(const Deepseek2Model& model, int64_t n_ctx, int64_t n_batch)
@@ -111,11 +178,8 @@ Deepseek2State::Deepseek2State(const Deepseek2Model& model, int64_t n_ctx, int64
     b.chosen.resize(size_t(h.n_expert_used));
     b.chosen_all.resize(size_t(T * h.n_expert_used));
     b.chosen_weight.resize(size_t(h.n_expert_used));
-    b.expert_count.resize(size_t(h.n_expert));
-    b.expert_token.resize(size_t(h.n_expert * T));
-    b.expert_weight.resize(size_t(h.n_expert * T));
-    b.gathered.resize(size_t(T * h.n_embd));
-    b.expert_out.resize(size_t(T * h.n_embd));
+    b.route_weight.resize(size_t(T * h.n_expert_used));
+    plan_moe(T);
     b.cache_ckv.resize(size_t(h.n_layer * n_ctx * h.kv_lora_rank));
     b.cache_kpe.resize(size_t(h.n_layer * n_ctx * h.qk_rope));
 
@@ -286,7 +350,6 @@ void Deepseek2State::moe(const Deepseek2Layer& L, int il, int64_t n, int n_threa
     // Routing: scores from the router, a bias (if any) that steers selection only, experts
     // restricted to the best groups, top-K, weights from the unbiased scores.
     linear(L.gate_inp, b.xn.data(), h.n_embd, n, b.router.data(), E, b.scratch, n_threads);
-    std::fill(b.expert_count.begin(), b.expert_count.end(), 0);
     for (int64_t i = 0; i < n; ++i) {
         float* p = b.probs.data();
         std::copy_n(&b.router[size_t(i * E)], E, p);
@@ -336,44 +399,164 @@ void Deepseek2State::moe(const Deepseek2Layer& L, int il, int64_t n, int n_threa
             float w = chosen_w[s];
             if (h.expert_weights_norm) w /= weight_sum;
             w *= h.expert_weights_scale;
-            const int32_t e = chosen[s];
-            b.chosen_all[size_t(i * K + s)] = e;
-            const int32_t slot = b.expert_count[size_t(e)]++;
-            b.expert_token[size_t(e * n_batch_ + slot)] = int32_t(i);
-            b.expert_weight[size_t(e * n_batch_ + slot)] = w;
+            b.chosen_all[size_t(i * K + s)] = chosen[s];
+            b.route_weight[size_t(i * K + s)] = w;
         }
     }
 
     for (RoutingObserver* o : observers_) o->on_routed(il, b.chosen_all.data(), n, K, b.xn.data());
 
-    // Each selected expert runs once over all its tokens, so its weights stream once per batch.
-    std::fill(b.block_out.begin(), b.block_out.begin() + n * h.n_embd, 0.0f);
-    const int64_t ff = h.n_ff_exp;
-    for (int64_t e = 0; e < E; ++e) {
-        const int64_t cnt = b.expert_count[size_t(e)];
-        if (cnt == 0) continue;
-        for (int64_t j = 0; j < cnt; ++j) {
-            const int64_t tok = b.expert_token[size_t(e * n_batch_ + j)];
-            std::copy_n(&b.xn[size_t(tok * h.n_embd)], h.n_embd, &b.gathered[size_t(j * h.n_embd)]);
-        }
-        linear(L.gate_exps.matrix(e), b.gathered.data(), h.n_embd, cnt, b.ffn_a.data(), ff, b.scratch, n_threads);
-        linear(L.up_exps.matrix(e), b.gathered.data(), h.n_embd, cnt, b.ffn_b.data(), ff, b.scratch, n_threads);
-        k.silu_mul(b.ffn_a.data(), b.ffn_b.data(), b.ffn_a.data(), cnt * ff);
-        linear(L.down_exps.matrix(e), b.ffn_a.data(), ff, cnt, b.expert_out.data(), h.n_embd, b.scratch, n_threads);
-        for (int64_t j = 0; j < cnt; ++j) {
-            const int64_t tok = b.expert_token[size_t(e * n_batch_ + j)];
-            k.axpy(b.expert_weight[size_t(e * n_batch_ + j)], &b.expert_out[size_t(j * h.n_embd)], &b.block_out[size_t(tok * h.n_embd)], h.n_embd);
-        }
+    run_experts(L, n, n_threads);
+    if (ActivationObserver* observer = activation_observer()) observe_expert_inputs(*observer, L, n);
+}
+
+void Deepseek2State::plan_moe(int64_t T) {
+    const Deepseek2Hparams& h = model_.hparams();
+    Buffers& b = *b_;
+    const int64_t K = h.n_expert_used;
+    // Every processor, or more if OMP_NUM_THREADS asks for more; a larger n_threads is clamped.
+    b.moe_threads = std::max({1, omp_get_num_procs(), omp_get_max_threads()});
+    auto work_size = [&](const WeightView& w, int64_t n_used) {
+        return kernels::moe_matmul_work_size(
+            expert_product(w, nullptr, nullptr, n_used, T, nullptr, 0, 0, nullptr, 0, 0, nullptr, b.moe_threads));
+    };
+    size_t routed = 0, routed_up = 0, shared = 0, shared_up = 0;
+    bool any_moe = false;
+    for (const Deepseek2Layer& L : model_.layers()) {
+        if (!L.moe) continue;
+        any_moe = true;
+        routed = std::max({routed, work_size(L.gate_exps, K), work_size(L.down_exps, K)});
+        if (!gate_up_fusable(L.gate_exps, L.up_exps)) routed_up = std::max(routed_up, work_size(L.up_exps, K));
+        if (L.gate_shexp.empty()) continue;
+        shared = std::max({shared, work_size(L.gate_shexp, 1), work_size(L.down_shexp, 1)});
+        if (!gate_up_fusable(L.gate_shexp, L.up_shexp)) shared_up = std::max(shared_up, work_size(L.up_shexp, 1));
     }
-    if (!L.gate_shexp.empty()) {
-        const int64_t sh = L.gate_shexp.rows;
-        linear(L.gate_shexp, b.xn.data(), h.n_embd, n, b.ffn_a.data(), sh, b.scratch, n_threads);
-        linear(L.up_shexp, b.xn.data(), h.n_embd, n, b.ffn_b.data(), sh, b.scratch, n_threads);
-        k.silu_mul(b.ffn_a.data(), b.ffn_b.data(), b.ffn_a.data(), n * sh);
-        linear(L.down_shexp, b.ffn_a.data(), sh, n, b.expert_out.data(), h.n_embd, b.scratch, n_threads);
-        for (int64_t i = 0; i < n; ++i)
-            k.add(&b.block_out[size_t(i * h.n_embd)], &b.expert_out[size_t(i * h.n_embd)], &b.block_out[size_t(i * h.n_embd)], h.n_embd);
+    if (!any_moe) return;
+    b.moe_work.plan(routed, routed_up, shared, shared_up);
+    b.moe_hidden.resize(size_t(T * K * h.n_ff_exp));
+    // Also holds the up products of an unfused gate / up pair.
+    b.moe_out.resize(size_t(T * K * std::max(h.n_embd, h.n_ff_exp)));
+    b.shared_ids.assign(size_t(T), 0);
+}
+
+// Routed and shared experts of one MoE layer in ONE parallel region, with barriers between the
+// phases: gate·up (fused with SiLU) → down → weighted sum. Each expert's weights stream once per
+// batch for all the tokens that chose it; the threads take each phase's work by cost.
+// Threading stays OpenMP, by measurement (tests/sync-cost, 2 threads, libgomp's default wait
+// policy, chrt -f 10 on the 2-core EPYC): a region costs 0.43 µs back to back and 0.6 µs after
+// 1 ms of serial work, a barrier 0.19 µs; a spinning pool would save ~0.35 µs per region (0.09 µs
+// wake + join) and ~0.14 µs per barrier (0.05 µs spin barrier). At ~50 regions per decoded token
+// that is ~20 µs of a ~40 ms token, below the run-to-run noise. What costs is the faster thread
+// waiting for the slower one at the end of each phase: 3 linears per selected expert (27 regions
+// per layer at 8 + 1 experts) became one region with 4 barriers, and the drivers take work from a
+// guided queue instead of a static split (work_queue.h); libgomp's share of decode samples (perf,
+// v3-q4k, 2 threads) fell from 7-8 % to 5.6 % with the one region and to ~2 % with the queue.
+// The router stays outside: its f32 product may go to oneDNN, which cannot run inside a region.
+void Deepseek2State::run_experts(const Deepseek2Layer& L, int64_t n, int n_threads) {
+    const Deepseek2Hparams& h = model_.hparams();
+    const kernels::KernelTable& k = kernels::active();
+    Buffers& b = *b_;
+    const int64_t K = h.n_expert_used, n_embd = h.n_embd, ff = L.gate_exps.rows;
+    const int mt = b.moe_threads;
+    const MoeWork& work = b.moe_work;
+    using kernels::MoeMatmulArgs;
+
+    // Routed experts: hidden[t][s] = silu(gate_e · xn[t]) * (up_e · xn[t]), out[t][s] = down_e · hidden[t][s].
+    const bool routed_fused = gate_up_fusable(L.gate_exps, L.up_exps);
+    float* routed_up_out = b.moe_out.data();  // unfused only: up products, consumed before the down projection
+    const MoeMatmulArgs routed_gate = expert_product(L.gate_exps, routed_fused ? &L.up_exps : nullptr, b.chosen_all.data(), K, n,
+                                                     b.xn.data(), n_embd, 0, b.moe_hidden.data(), K * ff, ff, work.routed, mt);
+    MoeMatmulArgs routed_up;
+    if (!routed_fused)
+        routed_up = expert_product(L.up_exps, nullptr, b.chosen_all.data(), K, n, b.xn.data(), n_embd, 0, routed_up_out, K * ff,
+                                   ff, work.routed_up, mt);
+    const MoeMatmulArgs routed_down = expert_product(L.down_exps, nullptr, b.chosen_all.data(), K, n, b.moe_hidden.data(), K * ff,
+                                                     ff, b.moe_out.data(), K * n_embd, n_embd, work.routed, mt);
+    // Shared experts: one expert every token picks, its output straight into block_out.
+    const bool has_shared = !L.gate_shexp.empty();
+    const int64_t sh = has_shared ? L.gate_shexp.rows : 0;
+    const bool shared_fused = has_shared && gate_up_fusable(L.gate_shexp, L.up_shexp);
+    MoeMatmulArgs shared_gate, shared_up, shared_down;
+    if (has_shared) {
+        const int32_t* ids = b.shared_ids.data();
+        shared_gate = expert_product(L.gate_shexp, shared_fused ? &L.up_shexp : nullptr, ids, 1, n, b.xn.data(), n_embd, 0,
+                                     b.ffn_a.data(), sh, 0, work.shared, mt);
+        if (!shared_fused)
+            shared_up = expert_product(L.up_shexp, nullptr, ids, 1, n, b.xn.data(), n_embd, 0, b.ffn_b.data(), sh, 0, work.shared_up, mt);
+        shared_down = expert_product(L.down_shexp, nullptr, ids, 1, n, b.ffn_a.data(), sh, 0, b.block_out.data(), n_embd, 0, work.shared,
+                                     mt);
     }
+    const bool any_unfused = !routed_fused || (has_shared && !shared_fused);
+    const float* weights = b.route_weight.data();
+    const float* expert_out = b.moe_out.data();
+    float* block_out = b.block_out.data();
+    // The weighted sum works on column blocks of each token, so one token still splits over threads.
+    constexpr int64_t kSumBlock = 512;
+    const int64_t sum_blocks = (n_embd + kSumBlock - 1) / kSumBlock;
+
+    auto phases = [&](int ith, int nth) {
+        kernels::moe_matmul_prepare(routed_gate, ith, nth);
+        if (!routed_fused) kernels::moe_matmul_prepare(routed_up, ith, nth);
+        if (has_shared) kernels::moe_matmul_prepare(shared_gate, ith, nth);
+        if (has_shared && !shared_fused) kernels::moe_matmul_prepare(shared_up, ith, nth);
+#pragma omp barrier
+        kernels::moe_matmul_compute(routed_gate, ith, nth);
+        if (!routed_fused) kernels::moe_matmul_compute(routed_up, ith, nth);
+        if (has_shared) kernels::moe_matmul_compute(shared_gate, ith, nth);
+        if (has_shared && !shared_fused) kernels::moe_matmul_compute(shared_up, ith, nth);
+#pragma omp barrier
+        if (any_unfused) {
+            if (!routed_fused) {
+                const kernels::Range r = kernels::split_evenly(n * K * ff, ith, nth);
+                k.silu_mul(b.moe_hidden.data() + r.begin, routed_up_out + r.begin, b.moe_hidden.data() + r.begin, r.end - r.begin);
+            }
+            if (has_shared && !shared_fused) {
+                const kernels::Range r = kernels::split_evenly(n * sh, ith, nth);
+                k.silu_mul(b.ffn_a.data() + r.begin, b.ffn_b.data() + r.begin, b.ffn_a.data() + r.begin, r.end - r.begin);
+            }
+#pragma omp barrier
+        }
+        kernels::moe_matmul_prepare(routed_down, ith, nth);
+        if (has_shared) kernels::moe_matmul_prepare(shared_down, ith, nth);
+#pragma omp barrier
+        kernels::moe_matmul_compute(routed_down, ith, nth);
+        if (has_shared) kernels::moe_matmul_compute(shared_down, ith, nth);
+#pragma omp barrier
+        const kernels::Range mine = kernels::split_evenly(n * sum_blocks, ith, nth);
+        for (int64_t item = mine.begin; item < mine.end; ++item) {
+            const int64_t t = item / sum_blocks, c0 = (item % sum_blocks) * kSumBlock, len = std::min(kSumBlock, n_embd - c0);
+            float* out = block_out + t * n_embd + c0;
+            if (!has_shared) std::fill(out, out + len, 0.0f);
+            for (int64_t s = 0; s < K; ++s) k.axpy(weights[t * K + s], expert_out + (t * K + s) * n_embd + c0, out, len);
+        }
+    };
+    const int nt = std::clamp(n_threads, 1, mt);
+    if (nt == 1) {
+        phases(0, 1);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    phases(omp_get_thread_num(), omp_get_num_threads());
+}
+
+// For an installed ActivationObserver (moe-imatrix): the expert inputs the products above read,
+// reported per expert matrix and per selection, as one linear() per expert would have.
+void Deepseek2State::observe_expert_inputs(ActivationObserver& observer, const Deepseek2Layer& L, int64_t n) {
+    const Deepseek2Hparams& h = model_.hparams();
+    Buffers& b = *b_;
+    const int64_t K = h.n_expert_used, ff = L.gate_exps.rows;
+    for (int64_t t = 0; t < n; ++t)
+        for (int64_t s = 0; s < K; ++s) {
+            const int32_t e = b.chosen_all[size_t(t * K + s)];
+            const float* xn = &b.xn[size_t(t * h.n_embd)];
+            observer.observe(L.gate_exps.matrix(e), xn, h.n_embd, 1);
+            observer.observe(L.up_exps.matrix(e), xn, h.n_embd, 1);
+            observer.observe(L.down_exps.matrix(e), &b.moe_hidden[size_t((t * K + s) * ff)], ff, 1);
+        }
+    if (L.gate_shexp.empty()) return;
+    observer.observe(L.gate_shexp, b.xn.data(), h.n_embd, n);
+    observer.observe(L.up_shexp, b.xn.data(), h.n_embd, n);
+    observer.observe(L.down_shexp, b.ffn_a.data(), L.gate_shexp.rows, n);
 }
 
 }  // namespace moecpu
