@@ -345,12 +345,13 @@ inline void check_mat_tile(const KernelTable& t, GgmlType wt, const KernelTable&
     for (int64_t k : k_values(wt, false))
         for (const auto& s : shapes)
             check_one_tile(t, ref, {wt, k, s[0], s[1], WeightFill::RandomBits, ActFill::Random, seed++});
-    // Batched tiles around the thresholds of the row-interleaved (gemm) paths: 11 to 16 rows,
-    // 2 to 15 columns (every remainder of a group of 8), more than kTileCols columns, and rows of
-    // 1, 4 and 5 blocks (whole and partial repack slices).
+    // Batched tiles around the thresholds of the row-interleaved (gemm) paths: 11 to 17 rows,
+    // 2 to 15 columns (every remainder of a group of 8, also with whole groups of 16 rows), more
+    // than kTileCols columns, and rows of 1, 4 and 5 blocks (whole and partial repack slices).
     if (!is_float_type(wt)) {
-        const int batch_shapes[][2] = {{12, 4}, {11, 4}, {12, 3}, {16, 2}, {16, 3}, {14, 6},
-                                       {16, 7}, {15, 10}, {16, 11}, {12, 14}, {16, 15}, {16, 65}};
+        const int batch_shapes[][2] = {{12, 4}, {11, 4}, {12, 3}, {16, 2},  {16, 3},  {14, 6},  {16, 5},
+                                       {16, 6}, {16, 7}, {15, 10}, {17, 10}, {16, 11}, {16, 12}, {12, 14},
+                                       {16, 14}, {16, 15}, {16, 65}};
         for (const int64_t nb : {1, 4, 5})
             for (const auto& s : batch_shapes)
                 check_one_tile(t, ref, {wt, nb * traits_of(wt).block_size, s[0], s[1], WeightFill::RandomBits,
