@@ -24,8 +24,10 @@ void check(moecpu_status st, const char* what) {
 }
 
 double median(std::vector<double> v) {
+    if (v.empty()) return 0;
     std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
+    const size_t m = v.size() / 2;
+    return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
 int32_t argmax(const float* x, int32_t n) { return int32_t(std::max_element(x, x + n) - x); }
@@ -73,6 +75,22 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o, bool print_progress
         const size_t step = std::min(depth.size() - done, size_t(cp.n_batch));
         check(moecpu_eval(ctx, depth.data() + done, step), "filling the context to the requested depth");
         done += step;
+    }
+
+    // One untimed round first, as llama-bench does: the first touch of every mapped weight page
+    // (a minor fault each, even from the page cache) and the threads' start are not what a
+    // repetition should measure.
+    if (!prompt.empty()) {
+        check(moecpu_context_truncate(ctx, r.n_depth), "clearing the context");
+        check(moecpu_eval(ctx, prompt.data(), prompt.size()), "warm-up prompt processing");
+    }
+    if (o.n_gen > 0) {
+        check(moecpu_context_truncate(ctx, r.n_depth), "clearing the context");
+        int32_t next = prompt.empty() ? 1 % n_vocab : prompt[0];
+        for (int i = 0; i < std::min(o.n_gen, 4); ++i) {
+            check(moecpu_eval(ctx, &next, 1), "warm-up generation");
+            next = argmax(moecpu_get_logits(ctx, -1), n_vocab);
+        }
     }
 
     std::vector<double> pp, tg;
