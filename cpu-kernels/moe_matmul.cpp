@@ -84,15 +84,25 @@ void moe_matmul_prepare(const MoeMatmulArgs& a, int ith, int nth) {
     uint8_t* acts = at<uint8_t>(a.work, l.acts);
     const QuantizeActFn convert = table_of(a).quantize_act[static_cast<int>(act_type_for(a.w_type))];
     const Range mine = split_evenly(n_pairs, ith, nth);  // gathered rows this thread converts
-    for (int64_t t = 0; t < a.n_tokens; ++t)
+    for (int64_t t = 0; t < a.n_tokens; ++t) {
+        // With one input row per token (x_slot_stride = 0, the gate / up input) every slot of the
+        // token gathers the same converted row: convert it once, copy it for the other slots.
+        int64_t converted = -1;  // position of this token's row converted by this thread
         for (int64_t s = 0; s < a.n_used; ++s) {
             const int32_t e = expert_of(a, t, s);
             if (!valid_expert(a, e)) continue;
             const int64_t pos = cursor[e]++;
             if (ith == 0) pairs[pos] = int32_t(t * a.n_used + s);
-            if (pos >= mine.begin && pos < mine.end)
-                convert(a.x + t * a.x_token_stride + s * a.x_slot_stride, acts + size_t(pos) * l.act_row, a.k);
+            if (pos < mine.begin || pos >= mine.end) continue;
+            uint8_t* row = acts + size_t(pos) * l.act_row;
+            if (a.x_slot_stride == 0 && converted >= 0) {
+                std::memcpy(row, acts + size_t(converted) * l.act_row, l.act_row);
+            } else {
+                convert(a.x + t * a.x_token_stride + s * a.x_slot_stride, row, a.k);
+                converted = pos;
+            }
         }
+    }
 }
 
 namespace {
