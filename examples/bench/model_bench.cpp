@@ -77,40 +77,35 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o, bool print_progress
         done += step;
     }
 
+    // Each test starts from the depth tokens and returns its seconds.
+    auto process_prompt = [&](const char* what) {
+        check(moecpu_context_truncate(ctx, r.n_depth), "clearing the context");
+        const auto t0 = Clock::now();
+        check(moecpu_eval(ctx, prompt.data(), prompt.size()), what);
+        return std::chrono::duration<double>(Clock::now() - t0).count();
+    };
+    auto generate = [&](int n_tokens, const char* what) {
+        check(moecpu_context_truncate(ctx, r.n_depth), "clearing the context");
+        int32_t next = prompt.empty() ? 1 % n_vocab : prompt[0];
+        const auto t0 = Clock::now();
+        for (int i = 0; i < n_tokens; ++i) {
+            check(moecpu_eval(ctx, &next, 1), what);
+            next = argmax(moecpu_get_logits(ctx, -1), n_vocab);  // greedy: real routing, no sampling cost
+        }
+        return std::chrono::duration<double>(Clock::now() - t0).count();
+    };
+
     // One untimed round first, as llama-bench does: the first touch of every mapped weight page
     // (a minor fault each, even from the page cache) and the threads' start are not what a
     // repetition should measure.
-    if (!prompt.empty()) {
-        check(moecpu_context_truncate(ctx, r.n_depth), "clearing the context");
-        check(moecpu_eval(ctx, prompt.data(), prompt.size()), "warm-up prompt processing");
-    }
-    if (o.n_gen > 0) {
-        check(moecpu_context_truncate(ctx, r.n_depth), "clearing the context");
-        int32_t next = prompt.empty() ? 1 % n_vocab : prompt[0];
-        for (int i = 0; i < std::min(o.n_gen, 4); ++i) {
-            check(moecpu_eval(ctx, &next, 1), "warm-up generation");
-            next = argmax(moecpu_get_logits(ctx, -1), n_vocab);
-        }
-    }
+    if (!prompt.empty()) process_prompt("warm-up prompt processing");
+    if (o.n_gen > 0) generate(std::min(o.n_gen, 4), "warm-up generation");
 
     std::vector<double> pp, tg;
     for (int rep = 0; rep < r.reps; ++rep) {
         if (print_progress) std::fprintf(stderr, "moe-bench: repetition %d/%d\n", rep + 1, r.reps);
-        if (!prompt.empty()) {
-            check(moecpu_context_truncate(ctx, r.n_depth), "clearing the context");
-            const auto t0 = Clock::now();
-            check(moecpu_eval(ctx, prompt.data(), prompt.size()), "prompt processing");
-            pp.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-        }
-        if (o.n_gen <= 0) continue;
-        check(moecpu_context_truncate(ctx, r.n_depth), "clearing the context");
-        int32_t next = prompt.empty() ? 1 % n_vocab : prompt[0];
-        const auto t0 = Clock::now();
-        for (int i = 0; i < o.n_gen; ++i) {
-            check(moecpu_eval(ctx, &next, 1), "generation");
-            next = argmax(moecpu_get_logits(ctx, -1), n_vocab);  // greedy: real routing, no sampling cost
-        }
-        tg.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        if (!prompt.empty()) pp.push_back(process_prompt("prompt processing"));
+        if (o.n_gen > 0) tg.push_back(generate(o.n_gen, "generation"));
     }
     if (!prompt.empty()) r.pp_tokens_per_s = double(r.n_prompt) / median(pp);
     if (o.n_gen > 0) r.tg_tokens_per_s = double(o.n_gen) / median(tg);
