@@ -1,12 +1,13 @@
 // AVX-512 tiles of Q4_K, Q5_K and Q6_K against Q8_K activations. Small batches unpack row by row
-// (kquant_tile_avx512.h); tiles with enough rows and columns repack their rows interleaved
-// (kquant_gemm_avx512.h).
+// (Q4_K: q4k_row_dot_avx512.h, the others: kquant_tile_avx512.h); tiles with enough rows and
+// columns repack their rows interleaved (kquant_gemm_avx512.h).
 #include <cstddef>
 #include <cstring>
 
 #include "cpu-kernels/x86/avx512/avx512_kernels.h"
 #include "cpu-kernels/x86/avx512/kquant_gemm_avx512.h"
 #include "cpu-kernels/x86/avx512/kquant_tile_avx512.h"
+#include "cpu-kernels/x86/avx512/q4k_row_dot_avx512.h"
 
 namespace moecpu::kernels::MOECPU_AVX512_NS {
 namespace {
@@ -34,19 +35,6 @@ MOECPU_AVX512_INLINE void q4_K_scales_and_mins(const uint8_t p[12], __m128i* sca
     const __m128i mins16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(mins_hi), static_cast<int>(mins_lo)));
     *bias16 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(mins16, mins16)),
                                       _mm_unpackhi_epi16(mins16, mins16), 1);
-}
-
-// Q4_K: x = d·sc·u − dmin·m per 32-element sub-block, u in 0..15.
-MOECPU_AVX512_INLINE void unpack_q4_K(const uint8_t* row, int64_t b, KSuperBlock* sb) {
-    const block_q4_K& x = reinterpret_cast<const block_q4_K*>(row)[b];
-    __m128i scales16;
-    q4_K_scales_and_mins(x.scales, &scales16, &sb->bias16);
-    for (int chunk = 0; chunk < 4; ++chunk) {
-        sb->digits[chunk] = nibble_chunk(x.qs + 32 * chunk);
-        sb->scales[chunk] = chunk_scales_per_32(scales16, chunk);
-    }
-    sb->d = half_to_float(x.d);
-    sb->d_bias = half_to_float(x.dmin);
 }
 
 // Q5_K: as Q4_K with u in 0..31; bit j of qh[l] is the fifth bit of element 32·j + l.
@@ -225,7 +213,13 @@ constexpr int kGemmMinCols = 4;
                           kquant_x_q8_K<2, unpack, bias_shares_d>, kquant_x_q8_K<1, unpack, bias_shares_d>);  \
     }
 
-MOECPU_AVX512_KQUANT_GEMM_TILE(mat_tile_q4_K, block_q4_K, unpack_q4_K, false, 8, 0, interleave_q4_K)
+void mat_tile_q4_K(int64_t k, const void* w, size_t w_row_bytes, int nr, const void* a, size_t a_row_bytes, int nc,
+                   float* out, size_t out_stride) {
+    TileArgs t = make_tile_args(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
+    if (nc >= kGemmMinCols) t = kquant_gemm_rows<8, 0, sizeof(block_q4_K), interleave_q4_K>(t, kGemmMinRows);
+    if (t.nr == 0) return;
+    run_column_groups(t, q4k_row_x_q8_K<4>, q4k_row_x_q8_K<3>, q4k_row_x_q8_K<2>, q4k_row_x_q8_K<1>);
+}
 MOECPU_AVX512_KQUANT_GEMM_TILE(mat_tile_q5_K, block_q5_K, unpack_q5_K, false, 8, 0, interleave_q5_K)
 MOECPU_AVX512_KQUANT_GEMM_TILE(mat_tile_q6_K, block_q6_K, unpack_q6_K, true, 16, 32, interleave_q6_K)
 
