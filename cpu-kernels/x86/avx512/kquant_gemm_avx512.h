@@ -114,15 +114,16 @@ MOECPU_AVX512_NOINLINE void interleaved_dot_columns(const InterleavedSuperBlock<
             __m512i w[kQuadsPerGroup];
             for (int q = 0; q < kQuadsPerGroup; ++q) w[q] = _mm512_load_si512(&sb.quads[g * kQuadsPerGroup + q]);
             const __m512 scale = _mm512_load_ps(reinterpret_cast<const float*>(&sb.scales[g]));
-            // One int32 chain per column: NC independent chains hide vpdpbusd's latency.
-            for (int c = 0; c < NC; ++c) {
-                const int8_t* qs = act[c][i].qs + 4 * kQuadsPerGroup * g;
-                const __m512i start = kGroupOffset != 0 ? _mm512_set1_epi32(group_start[c][g]) : _mm512_setzero_si512();
-                __m512i isum = _mm512_dpbusd_epi32(start, w[0], broadcast_4_bytes(qs));
-                for (int q = 1; q < kQuadsPerGroup; ++q)
-                    isum = _mm512_dpbusd_epi32(isum, w[q], broadcast_4_bytes(qs + 4 * q));
-                sum[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, sum[c]);
-            }
+            // One int32 chain per column, advanced column after column: NC independent
+            // vpdpbusd side by side hide its latency (written chain after chain, the compiler
+            // kept that order and the core waited on each chain).
+            __m512i isum[NC];
+            for (int c = 0; c < NC; ++c)
+                isum[c] = kGroupOffset != 0 ? _mm512_set1_epi32(group_start[c][g]) : _mm512_setzero_si512();
+            for (int q = 0; q < kQuadsPerGroup; ++q)
+                for (int c = 0; c < NC; ++c)
+                    isum[c] = _mm512_dpbusd_epi32(isum[c], w[q], broadcast_4_bytes(act[c][i].qs + 4 * (kQuadsPerGroup * g + q)));
+            for (int c = 0; c < NC; ++c) sum[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), scale, sum[c]);
         }
         const __m512 bias_scale = _mm512_load_ps(reinterpret_cast<const float*>(&sb.bias_scale));
         for (int c = 0; c < NC; ++c) {
