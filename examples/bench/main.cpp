@@ -2,14 +2,18 @@
 //   --kernels   memory bandwidth, then matvec / matmul per weight format on DeepSeek-V3 shapes.
 //   -m MODEL    prompt processing and generation tokens/s, weight bytes per token, GB/s and
 //               the fraction of the measured memory bandwidth.
+//   --bandwidth the memory read bandwidth alone (scripts measure it next to other tools' runs).
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <string>
 
+#include <omp.h>
+
 #include <cxxopts.hpp>
 
+#include "examples/bench/bandwidth.h"
 #include "examples/bench/kernel_bench.h"
 #include "examples/bench/model_bench.h"
 #include "quant/type_traits.h"
@@ -94,6 +98,17 @@ int run_model_mode(const cxxopts::ParseResult& args) {
     return 0;
 }
 
+// The host's read bandwidth moves minute to minute, so a comparison with another tool needs it
+// measured right next to that tool's run.
+int run_bandwidth_mode(const cxxopts::ParseResult& args) {
+    int threads = args["threads"].as<int>();
+    if (threads <= 0) threads = omp_get_max_threads();
+    const double gbps = moecpu::bench::measure_read_bandwidth(size_t(1) << 30, threads, 7).gbps;
+    if (args.count("json")) std::printf("{\"threads\": %d, \"read_bandwidth_gbps\": %.3f}\n", threads, gbps);
+    else std::printf("memory read bandwidth: %.2f GB/s (%d threads, 1 GiB buffer, median of 7)\n", gbps, threads);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,6 +126,7 @@ int main(int argc, char** argv) {
          cxxopts::value<int>()->default_value("0"))
         ("kernels", "Kernel benchmark: memory read bandwidth, then matvec (n=1) and matmul (n=8,64,512) "
                     "per weight format on DeepSeek-V3 expert shapes and a large dense shape")
+        ("bandwidth", "Measure the memory read bandwidth only (1 GiB buffer, --threads threads)")
         ("t,threads", "Threads (0 = all hardware threads)", cxxopts::value<int>()->default_value("0"))
         ("formats", "Comma-separated weight formats, e.g. q4_k,q2_k,q8_0 (default: all supported)",
          cxxopts::value<std::string>())
@@ -137,8 +153,9 @@ int main(int argc, char** argv) {
         std::cout << options.help();
         return 0;
     }
+    if (args.count("bandwidth")) return run_bandwidth_mode(args);
     if (args.count("kernels")) return run_kernels_mode(args);
     if (args.count("model")) return run_model_mode(args);
-    std::fprintf(stderr, "moe-bench: choose a mode (-m MODEL or --kernels)\n%s", options.help().c_str());
+    std::fprintf(stderr, "moe-bench: choose a mode (-m MODEL, --kernels or --bandwidth)\n%s", options.help().c_str());
     return 2;
 }
