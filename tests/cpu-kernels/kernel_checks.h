@@ -356,6 +356,11 @@ inline void check_mat_tile(const KernelTable& t, GgmlType wt, const KernelTable&
             for (const auto& s : batch_shapes)
                 check_one_tile(t, ref, {wt, nb * traits_of(wt).block_size, s[0], s[1], WeightFill::RandomBits,
                                         ActFill::Random, seed++});
+        // Long rows (70 blocks): kernels that stage the activation in segments (Q4_K's row
+        // kernel: 32 super-blocks) add partial sums across segment ends.
+        for (const auto& s : {std::pair{3, 1}, std::pair{16, 2}, std::pair{5, 5}})
+            check_one_tile(t, ref, {wt, 70 * traits_of(wt).block_size, s.first, s.second, WeightFill::RandomBits,
+                                    ActFill::Random, seed++});
     }
     // Extremes: every quant at its top / bottom level against activations at ±max.
     const int64_t k3 = 3 * traits_of(wt).block_size + (is_float_type(wt) ? 5 : 0);

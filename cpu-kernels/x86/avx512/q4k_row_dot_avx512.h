@@ -3,8 +3,10 @@
 // super-block: at ~5 instructions per cycle the general K-quant unpacker (scalar scale decoding,
 // GPR → vector inserts; ~90 instructions) could not keep up with memory on two cores. Here the
 // packed 6-bit scales and mins are decoded in one xmm register (six instructions) and spread
-// with vpshufb; a 64-digit chunk costs one variable shift and one AND, and d·Σ and dmin·Σ share
-// one conversion and one FMA per column. ~45 instructions per super-block.
+// with vpshufb; 128 digits cost one load, one shift and two ANDs, because the activation is
+// staged once per tile in the order the nibbles come in; d·Σ and dmin·Σ share one conversion
+// and one FMA per column. ~45 instructions per super-block (measured single-threaded, weights
+// in L2: 4.36 ns per super-block before, 2.93 ns after).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -27,7 +29,6 @@ struct Q4kRowConstants {
     alignas(64) uint8_t scale_spread[4][64];  // vpshufb per chunk c: int16 sc[2c] ×16, sc[2c+1] ×16
     alignas(32) uint8_t min_spread[32];       // vpshufb: int16 [m0 m0 m1 m1 … m7 m7] (one per bsum)
     alignas(64) uint32_t d_spread[16];        // vpermps: [d ×8 | dmin ×8]
-    alignas(64) uint16_t nibble_shift[32];    // vpsrlvw: [0 ×16 | 4 ×16], the high nibbles down
 };
 constexpr Q4kRowConstants make_q4k_row_constants() {
     Q4kRowConstants k{};
@@ -46,11 +47,10 @@ constexpr Q4kRowConstants make_q4k_row_constants() {
     }
     k.field_shift[3] = 4;
     for (int c = 0; c < 4; ++c)
-        for (int i = 0; i < 64; ++i)  // 128-bit lanes 0-1 hold sub-block 2c, lanes 2-3 sub-block 2c+1
-            k.scale_spread[c][i] = i % 2 ? zero : static_cast<uint8_t>(2 * c + i / 32);
+        for (int i = 0; i < 64; ++i)  // chunk 2h + j: lanes 0-1 sub-block 4h + j, lanes 2-3 4h + 2 + j
+            k.scale_spread[c][i] = i % 2 ? zero : static_cast<uint8_t>(4 * (c / 2) + c % 2 + 2 * (i / 32));
     for (int i = 0; i < 32; ++i) k.min_spread[i] = i % 2 ? zero : static_cast<uint8_t>(8 + i / 4);
     for (int i = 0; i < 16; ++i) k.d_spread[i] = static_cast<uint32_t>(i / 8);
-    for (int i = 0; i < 32; ++i) k.nibble_shift[i] = i < 16 ? 0 : 4;
     return k;
 }
 alignas(64) constexpr Q4kRowConstants kQ4kRow = make_q4k_row_constants();
@@ -76,23 +76,24 @@ MOECPU_AVX512_INLINE void q4k_row_block(const block_q4_K& x, Q4kRowBlock* out) {
     for (int c = 0; c < 4; ++c) out->scales[c] = _mm512_shuffle_epi8(all_lanes, _mm512_load_si512(kQ4kRow.scale_spread[c]));
     out->mins16 = _mm256_shuffle_epi8(_mm512_castsi512_si256(all_lanes), _mm256_load_si256(reinterpret_cast<const __m256i*>(kQ4kRow.min_spread)));
 
-    // Chunk c: 32 bytes, low nibbles sub-block 2c, high nibbles 2c + 1, laid out as the
-    // activation's 64 consecutive elements.
-    const __m512i low4 = _mm512_set1_epi8(0x0F), shift = _mm512_load_si512(kQ4kRow.nibble_shift);
-    for (int c = 0; c < 4; ++c) {
-        const __m512i both = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + 32 * c)));
-        out->digits[c] = _mm512_and_si512(_mm512_srlv_epi16(both, shift), low4);
+    // Half h: 64 bytes; their low nibbles are sub-blocks 4h and 4h + 2, the high ones 4h + 1 and
+    // 4h + 3, matching the reordered activation (reorder_q8_K_for_q4_K).
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    for (int h = 0; h < 2; ++h) {
+        const __m512i q = _mm512_loadu_si512(x.qs + 64 * h);
+        out->digits[2 * h] = _mm512_and_si512(q, low4);
+        out->digits[2 * h + 1] = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
     }
     out->d_dmin = _mm512_permutexvar_ps(_mm512_load_si512(kQ4kRow.d_spread), _mm512_castps128_ps512(_mm_cvtph_ps(head)));
 }
 
 // acc lanes 0-7 += a.d·d·Σ sc·u·a, lanes 8-15 += a.d·dmin·Σ m·bsum (subtracted at the end).
-MOECPU_AVX512_INLINE __m512 q4k_row_block_dot(const Q4kRowBlock& w, const block_q8_K& a, __m512 acc) {
+MOECPU_AVX512_INLINE __m512 q4k_row_block_dot(const Q4kRowBlock& w, const block_q8_K& a, const int8_t* qs, __m512 acc) {
     // Two partial sums halve the dependency chain of the vpdpwssd accumulations.
-    __m512i even = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(w.digits[0], _mm512_loadu_si512(a.qs)), w.scales[0]);
-    __m512i odd = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(w.digits[1], _mm512_loadu_si512(a.qs + 64)), w.scales[1]);
-    even = _mm512_dpwssd_epi32(even, _mm512_maddubs_epi16(w.digits[2], _mm512_loadu_si512(a.qs + 128)), w.scales[2]);
-    odd = _mm512_dpwssd_epi32(odd, _mm512_maddubs_epi16(w.digits[3], _mm512_loadu_si512(a.qs + 192)), w.scales[3]);
+    __m512i even = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(w.digits[0], _mm512_load_si512(qs)), w.scales[0]);
+    __m512i odd = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(w.digits[1], _mm512_load_si512(qs + 64)), w.scales[1]);
+    even = _mm512_dpwssd_epi32(even, _mm512_maddubs_epi16(w.digits[2], _mm512_load_si512(qs + 128)), w.scales[2]);
+    odd = _mm512_dpwssd_epi32(odd, _mm512_maddubs_epi16(w.digits[3], _mm512_load_si512(qs + 192)), w.scales[3]);
     const __m512i isum = _mm512_add_epi32(even, odd);
     const __m256i sum8 = _mm256_add_epi32(_mm512_castsi512_si256(isum), _mm512_extracti64x4_epi64(isum, 1));
     const __m256i msum = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums)), w.mins16);
@@ -117,23 +118,46 @@ MOECPU_AVX512_INLINE void q4k_prefetch_ahead(const block_q4_K* block) {
     _mm_prefetch(reinterpret_cast<const char*>(ahead + 96), _MM_HINT_T0);
 }
 
+// Activation super-blocks reordered at a time (NC × 8 KB on the stack); longer rows are
+// processed in segments whose partial sums add up in `out`.
+constexpr int64_t kQ4kSegmentBlocks = 32;
+
+// Per 128 elements, the 32-byte quarters [0 1 2 3] → [0 2 1 3]: one 64-byte load of Q4_K digits
+// then meets its activation without any shuffle of the weights.
+MOECPU_AVX512_INLINE void reorder_q8_K_for_q4_K(const block_q8_K* a, int64_t n, int8_t (*out)[QK_K]) {
+    for (int64_t b = 0; b < n; ++b)
+        for (int h = 0; h < 2; ++h) {
+            const __m512i first = _mm512_loadu_si512(a[b].qs + 128 * h), second = _mm512_loadu_si512(a[b].qs + 128 * h + 64);
+            _mm512_store_si512(out[b] + 128 * h, _mm512_shuffle_i64x2(first, second, _MM_SHUFFLE(1, 0, 1, 0)));
+            _mm512_store_si512(out[b] + 128 * h + 64, _mm512_shuffle_i64x2(first, second, _MM_SHUFFLE(3, 2, 3, 2)));
+        }
+}
+
 // Each row's super-block is unpacked once and dotted with NC columns.
 template <int NC>
 void q4k_row_x_q8_K(const TileArgs& t, int c0) {
     const int64_t nb = t.k / QK_K;
     const block_q8_K* act[NC];
     for (int c = 0; c < NC; ++c) act[c] = reinterpret_cast<const block_q8_K*>(t.a + (c0 + c) * t.a_row_bytes);
-    for (int r = 0; r < t.nr; ++r) {
-        const auto* row = reinterpret_cast<const block_q4_K*>(t.w + r * t.w_row_bytes);
-        __m512 acc[NC];
-        for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
-        for (int64_t b = 0; b < nb; ++b) {
-            q4k_prefetch_ahead(row + b);
-            Q4kRowBlock w;
-            q4k_row_block(row[b], &w);
-            for (int c = 0; c < NC; ++c) acc[c] = q4k_row_block_dot(w, act[c][b], acc[c]);
+    alignas(64) int8_t reordered[NC][kQ4kSegmentBlocks][QK_K];
+    for (int64_t b0 = 0; b0 < nb; b0 += kQ4kSegmentBlocks) {
+        const int64_t n = nb - b0 < kQ4kSegmentBlocks ? nb - b0 : kQ4kSegmentBlocks;
+        for (int c = 0; c < NC; ++c) reorder_q8_K_for_q4_K(act[c] + b0, n, reordered[c]);
+        for (int r = 0; r < t.nr; ++r) {
+            const auto* row = reinterpret_cast<const block_q4_K*>(t.w + r * t.w_row_bytes) + b0;
+            __m512 acc[NC];
+            for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
+            for (int64_t b = 0; b < n; ++b) {
+                q4k_prefetch_ahead(row + b);
+                Q4kRowBlock w;
+                q4k_row_block(row[b], &w);
+                for (int c = 0; c < NC; ++c) acc[c] = q4k_row_block_dot(w, act[c][b0 + b], reordered[c][b], acc[c]);
+            }
+            for (int c = 0; c < NC; ++c) {
+                float& y = t.out[(c0 + c) * t.out_stride + r];
+                y = (b0 == 0 ? 0.0f : y) + q4k_row_result(acc[c]);
+            }
         }
-        for (int c = 0; c < NC; ++c) t.out[(c0 + c) * t.out_stride + r] = q4k_row_result(acc[c]);
     }
 }
 
