@@ -8,6 +8,7 @@
 #include "cpu-kernels/dispatch.h"
 #include "cpu-kernels/work_queue.h"
 #include "cpu-kernels/work_split.h"
+#include "cpu-kernels/work_stealing.h"
 #include "quant/type_traits.h"
 
 namespace moecpu::kernels {
@@ -109,11 +110,26 @@ void matmul(const MatmulArgs& args, int n_threads) {
     }
     // A matvec streams its weights: one contiguous range per thread keeps each stream long for
     // the hardware prefetcher (moe-bench --kernels, n=1, 2 threads, alternating runs: the guided
-    // queue below streamed 3-8 % less than the static split on Q4_K and Q2_K expert shapes).
-    if (args.n_tokens == 1) {
+    // queue below streamed 3-8 % less than a static split on Q4_K and Q2_K expert shapes). The
+    // ranges are stolen from at their back ends (work_stealing.h): with a static split the two
+    // threads of a V3 decode step's matvecs finished 4-23 % of the products' time apart.
+    if (args.n_tokens == 1 && args.n_rows > 0) {
+        const ItemGrid g = item_grid(args, n_threads);
+        if (g.n_items <= StealingRanges::kMaxTotal) {
+            StealingRanges ranges;
+            ranges.reset(g.n_items, n_threads);
 #pragma omp parallel num_threads(n_threads)
-        matmul_thread(args, omp_get_thread_num(), omp_get_num_threads());
-        return;
+            {
+                const int ith = omp_get_thread_num(), nth = omp_get_num_threads();
+                matmul_quantize(args, ith, nth);
+                if (nth > 1) {
+#pragma omp barrier
+                }
+                Range run;
+                while (ranges.take(ith, run)) compute_items(args, g, run);
+            }
+            return;
+        }
     }
     // Its own team, so the items go through a guided queue (work_queue.h) instead of a static
     // split: the thread that is ahead takes the last ones.
