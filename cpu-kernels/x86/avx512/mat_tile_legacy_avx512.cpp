@@ -1,6 +1,7 @@
 // AVX-512 tiles of the 32-element block formats: Q4_0 / Q5_0 / Q8_0 against Q8_0 activations and
 // Q4_1 / Q5_1 against Q8_1. Two blocks fill one 512-bit register; each weight block pair is
-// unpacked once per row and reused for a group of up to four activation columns.
+// unpacked once per row and reused for a group of up to four activation columns. Q8_0, Q4_0 and
+// Q5_0 tiles with enough rows and columns repack their rows interleaved (legacy_gemm_avx512.h).
 //
 // Integer products use vpdpbusd (unsigned byte × signed byte, summed into 32-bit lanes), which
 // never saturates. For the signed weight formats the activation is made unsigned by flipping its
@@ -10,6 +11,7 @@
 
 #include "cpu-kernels/x86/avx512/avx512_kernels.h"
 #include "cpu-kernels/x86/avx512/avx512_tile_common.h"
+#include "cpu-kernels/x86/avx512/legacy_gemm_avx512.h"
 #include "quant/block_formats.h"
 
 namespace moecpu::kernels::MOECPU_AVX512_NS {
@@ -177,6 +179,13 @@ void unsigned_weights_x_q8_1(const TileArgs& t, int c0) {
     }
 }
 
+// Rows × columns from which the interleaved repack beats unpacking row by row. Columns measured
+// (moe-bench --kernels, 2048 × 7168, 2 threads: at 2 columns row by row is faster, Q8_0 164-175
+// against 143-146 GFLOP/s; at 3 the repack, 201-207 against 161-174; Q4_0 alike); rows estimated
+// as for the K-quants (fewer rows leave lanes idle).
+constexpr int kBlock32GemmMinRows = 12;
+constexpr int kBlock32GemmMinCols = 3;
+
 }  // namespace
 
 #define MOECPU_AVX512_LEGACY_TILE(name, kernel, unpack)                                            \
@@ -186,11 +195,25 @@ void unsigned_weights_x_q8_1(const TileArgs& t, int c0) {
                           kernel<4, unpack>, kernel<3, unpack>, kernel<2, unpack>, kernel<1, unpack>); \
     }
 
-MOECPU_AVX512_LEGACY_TILE(mat_tile_q4_0, signed_weights_x_q8_0, unpack_q4_0)
-MOECPU_AVX512_LEGACY_TILE(mat_tile_q5_0, signed_weights_x_q8_0, unpack_q5_0)
-MOECPU_AVX512_LEGACY_TILE(mat_tile_q8_0, signed_weights_x_q8_0, unpack_q8_0)
+// Tiles of at least kBlock32GemmMinCols columns take the interleaved driver for groups of at
+// least kBlock32GemmMinRows rows; the rest go row by row.
+#define MOECPU_AVX512_LEGACY_GEMM_TILE(name, unpack, block_type, interleave)                           \
+    void name(int64_t k, const void* w, size_t w_row_bytes, int nr, const void* a, size_t a_row_bytes, \
+              int nc, float* out, size_t out_stride) {                                                  \
+        TileArgs t = make_tile_args(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);       \
+        if (nc >= kBlock32GemmMinCols)                                                                  \
+            t = block32_gemm_rows<sizeof(block_type), interleave>(t, kBlock32GemmMinRows);             \
+        if (t.nr == 0) return;                                                                          \
+        run_column_groups(t, signed_weights_x_q8_0<4, unpack>, signed_weights_x_q8_0<3, unpack>,        \
+                          signed_weights_x_q8_0<2, unpack>, signed_weights_x_q8_0<1, unpack>);          \
+    }
+
+MOECPU_AVX512_LEGACY_GEMM_TILE(mat_tile_q4_0, unpack_q4_0, block_q4_0, interleave_q4_0)
+MOECPU_AVX512_LEGACY_GEMM_TILE(mat_tile_q5_0, unpack_q5_0, block_q5_0, interleave_q5_0)
+MOECPU_AVX512_LEGACY_GEMM_TILE(mat_tile_q8_0, unpack_q8_0, block_q8_0, interleave_q8_0)
 MOECPU_AVX512_LEGACY_TILE(mat_tile_q4_1, unsigned_weights_x_q8_1, unpack_q4_1)
 MOECPU_AVX512_LEGACY_TILE(mat_tile_q5_1, unsigned_weights_x_q8_1, unpack_q5_1)
 #undef MOECPU_AVX512_LEGACY_TILE
+#undef MOECPU_AVX512_LEGACY_GEMM_TILE
 
 }  // namespace moecpu::kernels::MOECPU_AVX512_NS
