@@ -15,22 +15,16 @@
 #include <cstring>
 
 #include "cpu-kernels/x86/avx512/avx512_tile_common.h"
+#include "cpu-kernels/x86/avx512/gemm16_driver_avx512.h"
 #include "cpu-kernels/kernel_table.h"
 #include "quant/block_formats.h"
 
 namespace moecpu::kernels::MOECPU_AVX512_NS {
 namespace {
 
-constexpr int kGemmRows = 16;  // one weight row per 32-bit lane
 // Super-blocks repacked at a time: 2 × 5-6 KB stay in L1 while every column streams over them
 // (1 to 8 measured; 2 is best for Q6_K, within noise of the others for Q4_K).
 constexpr int kGemmSliceBlocks = 2;
-// Columns dotted together: NC int32 chains hide vpdpbusd's latency and each loaded weight
-// register serves NC columns (12 measured slower than 8: registers run out).
-constexpr int kGemmColumnGroup = 8;
-// How far ahead of the repack each row is prefetched (into L2). 384 to 768 measured: more helps
-// Q4_K at 8 columns, hurts Q6_K; 512 is the compromise.
-constexpr size_t kGemmPrefetchBytes = 512;
 
 // One super-block of 16 rows, row-interleaved. kScaleGroups: 8 (32-element scales) or 16.
 template <int kScaleGroups>
@@ -39,13 +33,6 @@ struct InterleavedSuperBlock {
     __m512 scales[kScaleGroups];    // d·sc of each scale group, per row
     __m512i bias_pairs[QK_K / 64];  // lane r: int16 biases of 32-element sub-blocks 2p and 2p+1
     __m512 bias_scale;              // per row: the scale of Σ bias·bsum, which is subtracted
-};
-
-// The 16 rows a repack reads: row r starts at first + r·stride (16 separate pointers do not fit
-// in the general registers and were spilled).
-struct RowBlocks {
-    const uint8_t* first;
-    size_t stride;
 };
 
 // out[t] lane r = 32-bit word t of the 16 bytes at `offset` in row r. Four rows share each
@@ -158,84 +145,31 @@ void dot_column_group(const TileArgs& t, const InterleavedSuperBlock<kScaleGroup
     interleaved_dot_columns<kScaleGroups, kGroupOffset, NC>(blocks, n_blocks, act, tot + c0);
 }
 
-// The remaining t.nc - c0 < NC + 1 columns, as one group.
-template <int kScaleGroups, int kGroupOffset, int NC>
-void dot_last_columns(const TileArgs& t, const InterleavedSuperBlock<kScaleGroups>* blocks, int64_t b0, int n_blocks,
-                      int c0, float (*tot)[kGemmRows]) {
-    if (t.nc - c0 == NC) {
-        dot_column_group<kScaleGroups, kGroupOffset, NC>(t, blocks, b0, n_blocks, c0, tot);
-    } else if constexpr (NC > 1) {
-        dot_last_columns<kScaleGroups, kGroupOffset, NC - 1>(t, blocks, b0, n_blocks, c0, tot);
-    }
-}
-
-// The repack reads 16 rows at once, a pattern the hardware prefetchers follow poorly, so each
-// slice prefetches the rows' next bytes while its dots run (into L2: measured better than L1).
-MOECPU_AVX512_INLINE void prefetch_rows(const TileArgs& t, size_t begin, size_t end) {
-    for (int r = 0; r < t.nr; ++r)
-        for (size_t offset = begin; offset < end; offset += 64) __builtin_prefetch(t.w + r * t.w_row_bytes + offset, 0, 2);
-}
-
 template <int kScaleGroups, InterleaveFn<kScaleGroups> Interleave>
 MOECPU_AVX512_NOINLINE void interleave_slice(RowBlocks rows, int64_t b0, int n, InterleavedSuperBlock<kScaleGroups>* out) {
     for (int i = 0; i < n; ++i) Interleave(rows, b0 + i, &out[i]);
 }
 
-// Up to 16 rows × up to kTileCols columns. A tile of fewer rows repacks from a copy of its rows
-// padded with the last one (their lanes are never stored).
-template <int kScaleGroups, int kGroupOffset, size_t kBlockBytes, InterleaveFn<kScaleGroups> Interleave>
-void kquant_gemm_block(const TileArgs& t) {
-    alignas(64) InterleavedSuperBlock<kScaleGroups> blocks[kGemmSliceBlocks];
-    alignas(64) float tot[kTileCols][kGemmRows];
-    alignas(64) uint8_t padded[kGemmRows][kGemmSliceBlocks * kBlockBytes];
-    for (int c = 0; c < t.nc; ++c) _mm512_store_ps(tot[c], _mm512_setzero_ps());
-
-    const int64_t nb = t.k / QK_K;
-    const size_t row_bytes = size_t(nb) * kBlockBytes;
-    size_t prefetched = size_t(nb < kGemmSliceBlocks ? nb : kGemmSliceBlocks) * kBlockBytes;
-    for (int64_t b0 = 0; b0 < nb; b0 += kGemmSliceBlocks) {
-        const int n = nb - b0 < kGemmSliceBlocks ? int(nb - b0) : kGemmSliceBlocks;
-        if (t.nr == kGemmRows) {
-            interleave_slice<kScaleGroups, Interleave>(RowBlocks{t.w, t.w_row_bytes}, b0, n, blocks);
-        } else {
-            for (int r = 0; r < kGemmRows; ++r)
-                std::memcpy(padded[r], t.w + (r < t.nr ? r : t.nr - 1) * t.w_row_bytes + b0 * kBlockBytes, n * kBlockBytes);
-            interleave_slice<kScaleGroups, Interleave>(RowBlocks{padded[0], sizeof(padded[0])}, 0, n, blocks);
-        }
-        const size_t ahead = size_t(b0 + n) * kBlockBytes + kGemmPrefetchBytes;
-        const size_t prefetch_end = ahead < row_bytes ? ahead : row_bytes;
-        prefetch_rows(t, prefetched, prefetch_end);
-        prefetched = prefetch_end > prefetched ? prefetch_end : prefetched;
-        int c = 0;
-        for (; c + kGemmColumnGroup <= t.nc; c += kGemmColumnGroup)
-            dot_column_group<kScaleGroups, kGroupOffset, kGemmColumnGroup>(t, blocks, b0, n, c, tot);
-        if (c < t.nc) dot_last_columns<kScaleGroups, kGroupOffset, kGemmColumnGroup - 1>(t, blocks, b0, n, c, tot);
+// A K-quant format for the 16-row tile loop (gemm16_driver_avx512.h).
+template <int kScaleGroups, int kGroupOffset, size_t kBytes, InterleaveFn<kScaleGroups> Interleave>
+struct KQuantGemmFormat {
+    using Block = InterleavedSuperBlock<kScaleGroups>;
+    static constexpr int kSliceBlocks = kGemmSliceBlocks;
+    static constexpr int kBlockElements = QK_K;
+    static constexpr size_t kBlockBytes = kBytes;
+    static void repack(RowBlocks rows, int64_t b0, int n, Block* out) {
+        interleave_slice<kScaleGroups, Interleave>(rows, b0, n, out);
     }
-    for (int c = 0; c < t.nc; ++c)
-        for (int r = 0; r < t.nr; ++r) t.out[c * t.out_stride + r] = tot[c][r];
-}
+    template <int NC>
+    static void dot(const TileArgs& t, const Block* blocks, int64_t b0, int n, int c0, float (*tot)[kGemmRows]) {
+        dot_column_group<kScaleGroups, kGroupOffset, NC>(t, blocks, b0, n, c0, tot);
+    }
+};
 
-// Runs groups of 16 rows (the last one may be smaller but not below min_rows) through the
-// interleaved driver, in column chunks of kTileCols; returns the rows left over for the
-// row-by-row path (nr = 0 when none).
+// Groups of 16 rows through the repacked path; returns the rows left for the row-by-row path.
 template <int kScaleGroups, int kGroupOffset, size_t kBlockBytes, InterleaveFn<kScaleGroups> Interleave>
 TileArgs kquant_gemm_rows(TileArgs t, int min_rows) {
-    while (t.nr >= min_rows) {
-        TileArgs rows = t;
-        rows.nr = t.nr < kGemmRows ? t.nr : kGemmRows;
-        for (int c0 = 0; c0 < t.nc; c0 += kTileCols) {
-            TileArgs chunk = rows;
-            chunk.nc = t.nc - c0 < kTileCols ? t.nc - c0 : kTileCols;
-            chunk.a = t.a + c0 * t.a_row_bytes;
-            chunk.out = t.out + c0 * t.out_stride;
-            kquant_gemm_block<kScaleGroups, kGroupOffset, kBlockBytes, Interleave>(chunk);
-        }
-        t.w += rows.nr * t.w_row_bytes;
-        t.out += rows.nr;
-        t.nr -= rows.nr;
-        if (t.nr == 0) break;
-    }
-    return t;
+    return gemm16_rows<KQuantGemmFormat<kScaleGroups, kGroupOffset, kBlockBytes, Interleave>>(t, min_rows);
 }
 
 }  // namespace

@@ -173,73 +173,24 @@ void block32_dot_column_group(const TileArgs& t, const InterleavedBlock32* block
     interleaved_block32_dot_columns<NC>(blocks, n_blocks, staged, tot + c0);
 }
 
-// The remaining t.nc - c0 < NC + 1 columns, as one group.
-template <int NC>
-void block32_dot_last_columns(const TileArgs& t, const InterleavedBlock32* blocks, int64_t b0, int n_blocks, int c0,
-                              float (*tot)[kGemmRows]) {
-    if (t.nc - c0 == NC) {
-        block32_dot_column_group<NC>(t, blocks, b0, n_blocks, c0, tot);
-    } else if constexpr (NC > 1) {
-        block32_dot_last_columns<NC - 1>(t, blocks, b0, n_blocks, c0, tot);
+// A 32-element block format for the 16-row tile loop (gemm16_driver_avx512.h).
+template <size_t kBytes, Interleave32Fn Interleave>
+struct Block32GemmFormat {
+    using Block = InterleavedBlock32;
+    static constexpr int kSliceBlocks = kBlock32SliceBlocks;
+    static constexpr int kBlockElements = kBlock32;
+    static constexpr size_t kBlockBytes = kBytes;
+    static void repack(RowBlocks rows, int64_t b0, int n, Block* out) { interleave_block32_slice<Interleave>(rows, b0, n, out); }
+    template <int NC>
+    static void dot(const TileArgs& t, const Block* blocks, int64_t b0, int n, int c0, float (*tot)[kGemmRows]) {
+        block32_dot_column_group<NC>(t, blocks, b0, n, c0, tot);
     }
-}
+};
 
-// Up to 16 rows × up to kTileCols columns. A tile of fewer rows repacks from a copy of its rows
-// padded with the last one (their lanes are never stored).
-template <size_t kBlockBytes, Interleave32Fn Interleave>
-void block32_gemm_block(const TileArgs& t) {
-    alignas(64) InterleavedBlock32 blocks[kBlock32SliceBlocks];
-    alignas(64) float tot[kTileCols][kGemmRows];
-    alignas(64) uint8_t padded[kGemmRows][kBlock32SliceBlocks * kBlockBytes];
-    for (int c = 0; c < t.nc; ++c) _mm512_store_ps(tot[c], _mm512_setzero_ps());
-
-    const int64_t nb = t.k / kBlock32;
-    const size_t row_bytes = size_t(nb) * kBlockBytes;
-    size_t prefetched = size_t(nb < kBlock32SliceBlocks ? nb : kBlock32SliceBlocks) * kBlockBytes;
-    for (int64_t b0 = 0; b0 < nb; b0 += kBlock32SliceBlocks) {
-        const int n = nb - b0 < kBlock32SliceBlocks ? int(nb - b0) : kBlock32SliceBlocks;
-        if (t.nr == kGemmRows) {
-            interleave_block32_slice<Interleave>(RowBlocks{t.w, t.w_row_bytes}, b0, n, blocks);
-        } else {
-            for (int r = 0; r < kGemmRows; ++r)
-                std::memcpy(padded[r], t.w + (r < t.nr ? r : t.nr - 1) * t.w_row_bytes + b0 * kBlockBytes,
-                            n * kBlockBytes);
-            interleave_block32_slice<Interleave>(RowBlocks{padded[0], sizeof(padded[0])}, 0, n, blocks);
-        }
-        const size_t ahead = size_t(b0 + n) * kBlockBytes + kGemmPrefetchBytes;
-        const size_t prefetch_end = ahead < row_bytes ? ahead : row_bytes;
-        prefetch_rows(t, prefetched, prefetch_end);
-        prefetched = prefetch_end > prefetched ? prefetch_end : prefetched;
-        int c = 0;
-        for (; c + kGemmColumnGroup <= t.nc; c += kGemmColumnGroup)
-            block32_dot_column_group<kGemmColumnGroup>(t, blocks, b0, n, c, tot);
-        if (c < t.nc) block32_dot_last_columns<kGemmColumnGroup - 1>(t, blocks, b0, n, c, tot);
-    }
-    for (int c = 0; c < t.nc; ++c)
-        for (int r = 0; r < t.nr; ++r) t.out[c * t.out_stride + r] = tot[c][r];
-}
-
-// Runs groups of 16 rows (the last one may be smaller but not below min_rows) through the
-// interleaved driver, in column chunks of kTileCols; returns the rows left over for the
-// row-by-row path (nr = 0 when none).
+// Groups of 16 rows through the repacked path; returns the rows left for the row-by-row path.
 template <size_t kBlockBytes, Interleave32Fn Interleave>
 TileArgs block32_gemm_rows(TileArgs t, int min_rows) {
-    while (t.nr >= min_rows) {
-        TileArgs rows = t;
-        rows.nr = t.nr < kGemmRows ? t.nr : kGemmRows;
-        for (int c0 = 0; c0 < t.nc; c0 += kTileCols) {
-            TileArgs chunk = rows;
-            chunk.nc = t.nc - c0 < kTileCols ? t.nc - c0 : kTileCols;
-            chunk.a = t.a + c0 * t.a_row_bytes;
-            chunk.out = t.out + c0 * t.out_stride;
-            block32_gemm_block<kBlockBytes, Interleave>(chunk);
-        }
-        t.w += rows.nr * t.w_row_bytes;
-        t.out += rows.nr;
-        t.nr -= rows.nr;
-        if (t.nr == 0) break;
-    }
-    return t;
+    return gemm16_rows<Block32GemmFormat<kBlockBytes, Interleave>>(t, min_rows);
 }
 
 }  // namespace
