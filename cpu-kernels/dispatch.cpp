@@ -58,10 +58,10 @@ int preference(Isa isa) {
 }
 
 // A copy of the ISA's table with null entries filled: kernels from the scalar table, element-wise
-// ops from the portable xsimd build (the scalar table itself is returned as is).
+// ops from the xsimd build for that ISA or the portable one (the scalar table itself is returned as is).
 KernelTable completed(const KernelTable& own) {
     const KernelTable& ref = *scalar_table();
-    const KernelTable& simd = xsimd_ops::portable_elementwise();
+    const KernelTable& simd = xsimd_ops::elementwise_for(own.isa);
     KernelTable t = own;
     for (int i = 0; i < kTypeCount; ++i) {
         if (!t.quantize_act[i]) t.quantize_act[i] = ref.quantize_act[i];
@@ -74,6 +74,8 @@ KernelTable completed(const KernelTable& own) {
     if (!t.scale) t.scale = simd.scale;
     if (!t.axpy) t.axpy = simd.axpy;
     if (!t.rope_interleaved) t.rope_interleaved = simd.rope_interleaved;
+    if (!t.max_of) t.max_of = simd.max_of;
+    if (!t.exp_scaled_sum) t.exp_scaled_sum = simd.exp_scaled_sum;
     return t;
 }
 

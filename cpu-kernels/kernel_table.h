@@ -57,6 +57,12 @@ struct KernelTable {
     void (*axpy)(float a, const float* x, float* y, int64_t n) = nullptr;  // y += a * x
     // Interleaved RoPE: pairs (2i, 2i+1) rotated by (cos[i], sin[i]), n_dims even.
     void (*rope_interleaved)(float* x, const float* cos, const float* sin, int64_t n_dims) = nullptr;
+    // The two passes of an online softmax over a tile of attention scores (MLA prefill): the
+    // largest of x[0..n) (-inf for n = 0), then x[i] = exp(scale * x[i] - shift) in place, the
+    // sum of the new values returned. exp: within 1e-6 relative of std::exp up to 88.3 (above
+    // ~88.37 it gives inf, as xsimd's), results below e^-82.9 may flush to 0; -inf gives 0.
+    float (*max_of)(const float* x, int64_t n) = nullptr;
+    float (*exp_scaled_sum)(float* x, float scale, float shift, int64_t n) = nullptr;
 };
 
 // Largest tile the matmul drivers hand to one mat_tile call (kernels may rely on nothing more).

@@ -54,4 +54,20 @@ void rope_interleaved(float* x, const float* cos, const float* sin, int64_t n_di
     }
 }
 
+float max_of(const float* x, int64_t n) {
+    float max_v = -INFINITY;
+    for (int64_t i = 0; i < n; ++i) max_v = std::fmax(max_v, x[i]);
+    return max_v;
+}
+
+// The sum is taken in float: the SIMD twins add lane-wise, the order differs anyway.
+float exp_scaled_sum(float* x, float scale, float shift, int64_t n) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+        x[i] = std::exp(scale * x[i] - shift);
+        sum += x[i];
+    }
+    return sum;
+}
+
 }  // namespace moecpu::kernels::scalar

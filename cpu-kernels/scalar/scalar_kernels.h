@@ -48,5 +48,7 @@ void add(const float* a, const float* b, float* y, int64_t n);
 void scale(float* x, float s, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);
 void rope_interleaved(float* x, const float* cos, const float* sin, int64_t n_dims);
+float max_of(const float* x, int64_t n);
+float exp_scaled_sum(float* x, float scale, float shift, int64_t n);
 
 }  // namespace moecpu::kernels::scalar

@@ -40,6 +40,8 @@ KernelTable build_scalar_table() {
     t.scale = scale;
     t.axpy = axpy;
     t.rope_interleaved = rope_interleaved;
+    t.max_of = max_of;
+    t.exp_scaled_sum = exp_scaled_sum;
     return t;
 }
 

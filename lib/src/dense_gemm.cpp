@@ -66,6 +66,11 @@ bool dense_gemm_f32_serial(const float* x, int64_t x_stride, int64_t n, const fl
     return onednn_sgemm('T', n, rows, k, x, x_stride, w, w_stride, y, y_stride, 1, true);
 }
 
+bool dense_gemm_f32_nn_serial(const float* a, int64_t a_stride, int64_t m, const float* b, int64_t b_stride, int64_t n,
+                              int64_t k, float* c, int64_t c_stride) {
+    return onednn_sgemm('N', m, n, k, a, a_stride, b, b_stride, c, c_stride, 1, true);
+}
+
 bool dense_gemm_f32_nn(const float* a, int64_t a_stride, int64_t m, const float* b, int64_t b_stride, int64_t n,
                        int64_t k, float* c, int64_t c_stride, int n_threads) {
     return onednn_sgemm('N', m, n, k, a, a_stride, b, b_stride, c, c_stride, n_threads);

@@ -23,6 +23,15 @@ bool dense_gemm_f32(const float* x, int64_t x_stride, int64_t n, const float* w,
 bool dense_gemm_f32_serial(const float* x, int64_t x_stride, int64_t n, const float* w, int64_t w_stride,
                            int64_t rows, int64_t k, float* y, int64_t y_stride);
 
+// c[m][n] = a[m][k] · b[k][n] as dense_gemm_f32_nn below, on the calling thread alone (as
+// dense_gemm_f32_serial): MLA prefill's keys from the latents and k_b as stored ([kv_lora][nope]),
+// with no transposed copy of the weights.
+bool dense_gemm_f32_nn_serial(const float* a, int64_t a_stride, int64_t m, const float* b, int64_t b_stride, int64_t n,
+                              int64_t k, float* c, int64_t c_stride);
+
+// True when this build has a BLAS backend (the functions above can succeed).
+constexpr bool dense_gemm_available() { return MOECPU_HAVE_BLAS != 0; }
+
 // c[m][n] = a[m][k] · b[k][n], row-major with the given strides (in floats): the weighted sum of
 // cached rows in MLA decode attention (probabilities × latent cache), where b's rows are the
 // positions. Returns false (nothing written) when no BLAS backend can run here.

@@ -356,10 +356,16 @@ inline void check_mat_tile(const KernelTable& t, GgmlType wt, const KernelTable&
             for (const auto& s : batch_shapes)
                 check_one_tile(t, ref, {wt, nb * traits_of(wt).block_size, s[0], s[1], WeightFill::RandomBits,
                                         ActFill::Random, seed++});
-        // Long rows (70 blocks): kernels that stage the activation in segments (Q4_K's row
-        // kernel: 32 super-blocks) add partial sums across segment ends.
-        for (const auto& s : {std::pair{3, 1}, std::pair{16, 2}, std::pair{5, 5}})
-            check_one_tile(t, ref, {wt, 70 * traits_of(wt).block_size, s.first, s.second, WeightFill::RandomBits,
+        // 32-element formats repack 8 blocks at a time (legacy_gemm_avx512.h): one whole slice,
+        // and whole slices followed by a partial one.
+        if (traits_of(wt).block_size == 32)
+            for (const int64_t nb : {8, 13, 21})
+                for (const auto& s : batch_shapes)
+                    check_one_tile(t, ref, {wt, nb * 32, s[0], s[1], WeightFill::RandomBits, ActFill::Random, seed++});
+        // Long rows (130 blocks): kernels that stage the activation in segments (Q4_K's row
+        // kernel: 128 super-blocks) add partial sums across segment ends.
+        for (const auto& s : {std::pair{3, 1}, std::pair{16, 2}, std::pair{5, 5}, std::pair{16, 9}})
+            check_one_tile(t, ref, {wt, 130 * traits_of(wt).block_size, s.first, s.second, WeightFill::RandomBits,
                                     ActFill::Random, seed++});
     }
     // Extremes: every quant at its top / bottom level against activations at ±max.
@@ -547,6 +553,31 @@ inline void check_elementwise(const KernelTable& t, const KernelTable& ref) {
             t.rope_interleaved(got.data(), c.data(), s.data(), nd);
             ref.rope_interleaved(want.data(), c.data(), s.data(), nd);
             compare("rope_interleaved", 2e-6, 1e-5);  // abs floor: x0 c - x1 s may cancel
+        }
+        if (t.max_of) {
+            std::vector<float> m = x;
+            if (n > 4) { m[1] = -INFINITY; m[n - 1] = 9.5f; }  // the largest in the scalar tail
+            const float g = t.max_of(m.data(), n), w_max = ref.max_of(m.data(), n);
+            if (g != w_max && bad++ == 0) what = "max_of got=" + std::to_string(g) + " want=" + std::to_string(w_max);
+        }
+        if (t.exp_scaled_sum) {
+            // Attention-like: scores scaled and shifted by their max, a masked (-inf) and a far
+            // (underflowing) score among them.
+            const float sc = 0.11f, shift = sc * 9.0f;
+            got = x;
+            if (n > 4) { got[0] = -INFINITY; got[2] = -2000.0f; got[n - 1] = 9.0f; }
+            want = got;
+            const float gs = t.exp_scaled_sum(got.data(), sc, shift, n), ws = ref.exp_scaled_sum(want.data(), sc, shift, n);
+            compare("exp_scaled_sum", 1e-5, 1e-36);  // fms vs mul-sub: an ulp of the argument
+            if (!nearly_equal(gs, ws, 1e-5) && bad++ == 0)
+                what = "exp_scaled_sum sum got=" + std::to_string(gs) + " want=" + std::to_string(ws);
+            // exp itself (scale 1, shift 0) against std::exp over its whole range.
+            for (int64_t i = 0; i < n; ++i) got[i] = rng.uniform(-104, 88.3f);
+            if (n > 4) { got[0] = -INFINITY; got[1] = 0.0f; got[2] = -1e30f; got[3] = 88.3f; }
+            want = got;
+            for (int64_t i = 0; i < n; ++i) want[i] = std::exp(want[i]);
+            t.exp_scaled_sum(got.data(), 1.0f, 0.0f, n);
+            compare("exp_scaled_sum vs std::exp", 1e-6, 1e-36);  // below e^-82.9: zero or denormal
         }
         INFO(t.name << " element-wise n=" << n << ": " << bad << " bad, first: " << what);
         CHECK(bad == 0);

@@ -22,6 +22,14 @@ TEST_CASE("portable xsimd element-wise ops match the scalar loops", "[kernels][x
     kernel_checks::check_elementwise(xsimd_ops::portable_elementwise(), *scalar_table());
 }
 
+TEST_CASE("AVX-512 xsimd element-wise ops match the scalar loops", "[kernels][xsimd]") {
+    if (!table_for(Isa::Avx512)) {
+        WARN("no avx512 table on this machine / build");
+        return;
+    }
+    kernel_checks::check_elementwise(xsimd_ops::elementwise_for(Isa::Avx512), *scalar_table());
+}
+
 TEST_CASE("every usable ISA table matches the scalar table", "[kernels][isa]") {
     for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::NeonDot}) {
         const KernelTable* t = table_for(isa);
