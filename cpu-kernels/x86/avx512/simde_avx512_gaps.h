@@ -151,3 +151,16 @@ static inline simde__m256i moecpu_simde_cvtepi32_epi16(simde__m512i v) {
 #define _mm512_maskz_loadu_epi8(k, p) moecpu_simde_maskz_loadu_epi8(k, p)
 #undef _mm512_cvtepi32_epi16
 #define _mm512_cvtepi32_epi16(v) moecpu_simde_cvtepi32_epi16(v)
+
+// vpmulld keeps the low 32 bits of each product, which kernels rely on (Q3_K's scale tables wrap
+// on purpose); SIMDe multiplies as signed int, undefined on overflow (UBSan reports it), so the
+// test build multiplies as unsigned, which wraps as the instruction does.
+static inline simde__m512i moecpu_simde_mullo_epi32(simde__m512i a, simde__m512i b) {
+    uint32_t x[16], y[16];
+    simde_mm512_storeu_si512(x, a);
+    simde_mm512_storeu_si512(y, b);
+    for (int i = 0; i < 16; ++i) x[i] *= y[i];
+    return simde_mm512_loadu_si512(x);
+}
+#undef _mm512_mullo_epi32
+#define _mm512_mullo_epi32(a, b) moecpu_simde_mullo_epi32(a, b)
