@@ -94,12 +94,17 @@ void matmul_compute(const MatmulArgs& args, int ith, int nth) {
     compute_items(args, g, split_evenly(g.n_items, ith, nth));
 }
 
-void matmul_thread(const MatmulArgs& args, int ith, int nth) {
+// Every thread's share of the activation quantized before any thread reads it. A lone caller
+// skips the barrier: inside someone else's team it would wait for them forever.
+static void quantize_then_wait(const MatmulArgs& args, int ith, int nth) {
     matmul_quantize(args, ith, nth);
-    // A lone caller skips the barrier: inside someone else's team it would wait for them forever.
     if (nth > 1) {
 #pragma omp barrier
     }
+}
+
+void matmul_thread(const MatmulArgs& args, int ith, int nth) {
+    quantize_then_wait(args, ith, nth);
     matmul_compute(args, ith, nth);
 }
 
@@ -120,11 +125,8 @@ void matmul(const MatmulArgs& args, int n_threads) {
             ranges.reset(g.n_items, n_threads);
 #pragma omp parallel num_threads(n_threads)
             {
-                const int ith = omp_get_thread_num(), nth = omp_get_num_threads();
-                matmul_quantize(args, ith, nth);
-                if (nth > 1) {
-#pragma omp barrier
-                }
+                const int ith = omp_get_thread_num();
+                quantize_then_wait(args, ith, omp_get_num_threads());
                 Range run;
                 while (ranges.take(ith, run)) compute_items(args, g, run);
             }
@@ -138,10 +140,7 @@ void matmul(const MatmulArgs& args, int n_threads) {
 #pragma omp parallel num_threads(n_threads)
     {
         const int ith = omp_get_thread_num(), nth = omp_get_num_threads();
-        matmul_quantize(args, ith, nth);
-        if (nth > 1) {
-#pragma omp barrier
-        }
+        quantize_then_wait(args, ith, nth);
         if (args.n_tokens > 0 && args.n_rows > 0) {
             const ItemGrid g = item_grid(args, nth);
             const int64_t min_run = std::max<int64_t>(1, g.n_items / (kRunsPerThreadMax * nth));
