@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "examples/bench/bandwidth.h"
+#include "examples/bench/huge_pages.h"
 #include "lib/src/model.h"  // weight bytes per token: an internal figure of the architecture
 #include "moecpu.h"
 
@@ -112,6 +113,9 @@ ModelBenchReport run_model_bench(const ModelBenchOptions& o, bool print_progress
 
     rusage usage{};
     if (getrusage(RUSAGE_SELF, &usage) == 0) r.peak_rss_bytes = uint64_t(usage.ru_maxrss) * 1024;  // Linux: KiB
+    const MappedPages pages = mapped_pages_of(o.model_path);
+    r.mapped_resident_bytes = pages.resident_bytes;
+    r.mapped_huge_bytes = pages.huge_bytes;
     r.weight_bytes_per_token = model->arch->weight_bytes_per_token();
     if (print_progress) std::fprintf(stderr, "moe-bench: measuring memory read bandwidth (%d threads)\n", r.threads);
     r.bandwidth_gbps = measure_read_bandwidth(size_t(1) << 30, r.threads, 7).gbps;
@@ -129,6 +133,10 @@ void print_model_report(const ModelBenchReport& r) {
     std::printf("weights per token:  %.2f MiB read per generated token\n", double(r.weight_bytes_per_token) / (1 << 20));
     std::printf("peak RSS:           %.0f MiB (model file mapped: only touched pages count)\n",
                 double(r.peak_rss_bytes) / (1 << 20));
+    if (r.mapped_resident_bytes > 0)
+        std::printf("2 MiB pages:        %.0f %% of the %.0f MiB of the model file in memory\n",
+                    100.0 * double(r.mapped_huge_bytes) / double(r.mapped_resident_bytes),
+                    double(r.mapped_resident_bytes) / (1 << 20));
     std::printf("weight streaming:   %.2f GB/s = %.1f %% of the measured %.2f GB/s read bandwidth\n", r.gbps,
                 100.0 * r.bw_fraction, r.bandwidth_gbps);
 }
@@ -145,7 +153,9 @@ std::string model_report_json(const ModelBenchReport& r) {
                         {"bandwidth_gbps", r.bandwidth_gbps},
                         {"gbps", r.gbps},
                         {"bw_fraction", r.bw_fraction},
-                        {"peak_rss_bytes", r.peak_rss_bytes}};
+                        {"peak_rss_bytes", r.peak_rss_bytes},
+                        {"mapped_resident_bytes", r.mapped_resident_bytes},
+                        {"mapped_huge_bytes", r.mapped_huge_bytes}};
     return j.dump();
 }
 

@@ -29,6 +29,7 @@ struct ModelBenchReport {
     double bandwidth_gbps = 0;  // measured read bandwidth with the same thread count
     double gbps = 0, bw_fraction = 0;
     uint64_t peak_rss_bytes = 0;  // of the process after the tests, before the bandwidth buffer
+    uint64_t mapped_resident_bytes = 0, mapped_huge_bytes = 0;  // the model file's mapping (huge_pages.h)
 };
 
 ModelBenchReport run_model_bench(const ModelBenchOptions& options, bool print_progress);

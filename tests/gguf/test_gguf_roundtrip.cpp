@@ -192,6 +192,44 @@ TEST_CASE("gguf round trip keeps every value type and tensor", "[gguf]") {
     }
 }
 
+// The writer hands the file whole buffers at aligned offsets (so the page cache can keep the model
+// in 2 MiB folios); tensors larger than that buffer, arriving in pieces of every size, smaller
+// and larger than it, must still land byte for byte.
+TEST_CASE("gguf writer streams tensors larger than its buffer", "[gguf]") {
+    TempDir dir;
+    const std::string path = dir.file("big.gguf");
+    const std::vector<TensorCase> big = {
+        {"a", GgmlType::Q8_0, {4096, 700}},  // ~3 MiB each: boundaries of a 4 MiB buffer fall inside
+        {"b", GgmlType::F32, {3, 5}},
+        {"c", GgmlType::Q8_0, {4096, 1500}},
+    };
+    {
+        Writer w(path);
+        w.set("general.architecture", Value::make_string("test"));
+        for (const TensorCase& t : big) w.add_tensor(t.name, t.type, static_cast<int>(t.ne.size()), t.ne.data());
+        for (size_t i = 0; i < big.size(); ++i) {
+            const std::vector<uint8_t> bytes = pattern_bytes(expected_bytes(big[i]), static_cast<uint32_t>(i + 7));
+            size_t done = 0, piece = 5;
+            while (done < bytes.size()) {
+                const size_t n = std::min(piece, bytes.size() - done);
+                w.write_tensor_data(bytes.data() + done, n);
+                done += n;
+                piece = piece * 7 + 3;
+            }
+        }
+        w.finish();
+    }
+    const auto r = Reader::open(path);
+    REQUIRE(r->tensors().size() == big.size());
+    for (size_t i = 0; i < big.size(); ++i) {
+        const TensorInfo& t = r->tensors()[i];
+        const std::vector<uint8_t> bytes = pattern_bytes(t.n_bytes, static_cast<uint32_t>(i + 7));
+        REQUIRE(t.n_bytes == bytes.size());
+        CHECK(std::memcmp(t.data, bytes.data(), bytes.size()) == 0);
+    }
+    CHECK(r->file_size() % kDefaultAlignment == 0);
+}
+
 TEST_CASE("gguf reader typed getters", "[gguf]") {
     TempDir dir;
     const std::string path = dir.file("getters.gguf");
