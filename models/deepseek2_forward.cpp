@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "cpu-kernels/dispatch.h"
+#include "cpu-kernels/fork_threshold.h"
 #include "cpu-kernels/moe_matmul.h"
 #include "cpu-kernels/work_split.h"
 #include "lib/src/activation_observer.h"
@@ -536,7 +537,11 @@ void Deepseek2State::run_experts(const Deepseek2Layer& L, int64_t n, int n_threa
             for (int64_t s = 0; s < K; ++s) k.axpy(weights[t * K + s], expert_out + (t * K + s) * n_embd + c0, out, len);
         }
     };
-    const int nt = std::clamp(n_threads, 1, mt);
+    // A decode step of a small model is done before a second thread would have joined (fork_threshold.h).
+    auto macs = [](const WeightView& w) { return w.rows * w.cols; };
+    const int64_t per_token = K * (macs(L.gate_exps) + macs(L.up_exps) + macs(L.down_exps)) +
+                              (has_shared ? macs(L.gate_shexp) + macs(L.up_shexp) + macs(L.down_shexp) : 0);
+    const int nt = std::min(kernels::threads_for_work(n * per_token, n_threads), mt);
     if (nt == 1) {
         phases(0, 1);
         return;

@@ -4,34 +4,47 @@
 
 #include <algorithm>
 
+#include "cpu-kernels/fork_threshold.h"
 #include "cpu-kernels/matmul.h"
 
 namespace moecpu {
+namespace {
+
+// Head hd's product, run by one thread alone with that thread's activation scratch.
+void head_product(const HeadProducts& p, int64_t hd, int ith) {
+    const WeightView w = p.w.matrix(hd);
+    kernels::MatmulArgs a;
+    a.w_type = w.type;
+    a.w = w.data;
+    a.w_row_bytes = w.row_bytes;
+    a.n_rows = w.rows;
+    a.k = w.cols;
+    a.x = p.x + hd * p.x_head_offset;
+    a.x_stride = p.x_stride;
+    a.n_tokens = p.n_tokens;
+    a.y = p.y + hd * p.y_head_offset;
+    a.y_stride = p.y_stride;
+    a.work = p.work + size_t(ith) * p.work_bytes_per_thread;
+    kernels::matmul_thread(a, 0, 1);
+}
+
+}  // namespace
 
 bool run_head_products(const HeadProducts& p, int n_threads) {
     if (kernels::matmul_work_size(p.w.type, p.w.cols, p.n_tokens) > p.work_bytes_per_thread) return false;
     const int64_t H = p.w.n_mat;
-    const int team = std::max(1, std::min({n_threads, p.n_work_threads, int(std::max<int64_t>(1, H))}));
+    const int64_t macs = H * p.w.rows * p.w.cols * p.n_tokens;
+    const int team = std::max(1, std::min({kernels::threads_for_work(macs, n_threads), p.n_work_threads,
+                                           int(std::max<int64_t>(1, H))}));
+    if (team == 1) {
+        for (int64_t hd = 0; hd < H; ++hd) head_product(p, hd, 0);
+        return true;
+    }
     // Whole heads per thread, each run by its thread alone: no barrier inside the region.
 #pragma omp parallel num_threads(team)
     {
         const int ith = omp_get_thread_num(), nth = omp_get_num_threads();
-        for (int64_t hd = H * ith / nth; hd < H * (ith + 1) / nth; ++hd) {
-            const WeightView w = p.w.matrix(hd);
-            kernels::MatmulArgs a;
-            a.w_type = w.type;
-            a.w = w.data;
-            a.w_row_bytes = w.row_bytes;
-            a.n_rows = w.rows;
-            a.k = w.cols;
-            a.x = p.x + hd * p.x_head_offset;
-            a.x_stride = p.x_stride;
-            a.n_tokens = p.n_tokens;
-            a.y = p.y + hd * p.y_head_offset;
-            a.y_stride = p.y_stride;
-            a.work = p.work + size_t(ith) * p.work_bytes_per_thread;
-            kernels::matmul_thread(a, 0, 1);
-        }
+        for (int64_t hd = H * ith / nth; hd < H * (ith + 1) / nth; ++hd) head_product(p, hd, ith);
     }
     return true;
 }

@@ -1,6 +1,7 @@
 // Per-head products of MLA's absorbed form (q_nope through k_b, latents through v_b) for all heads
 // in ONE parallel region: a decode step otherwise opens 2 x n_head regions per layer (256 on
-// DeepSeek-V3), and each fork/join costs microseconds.
+// DeepSeek-V3), and each fork/join costs microseconds. Heads too small to be worth a region
+// (cpu-kernels/fork_threshold.h) run on the calling thread.
 #pragma once
 #include <cstddef>
 #include <cstdint>

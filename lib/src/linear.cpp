@@ -2,6 +2,7 @@
 
 #include "lib/src/activation_observer.h"
 
+#include "cpu-kernels/fork_threshold.h"
 #include "cpu-kernels/matmul.h"
 #include "lib/src/dense_gemm.h"
 #include "lib/src/error.h"
@@ -16,6 +17,8 @@ size_t linear_scratch_bytes(int64_t k, int64_t n_tokens) {
 void linear(const WeightView& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
             int64_t y_stride, const LinearScratch& scratch, int n_threads) {
     if (ActivationObserver* observer = activation_observer()) observer->observe(w, x, x_stride, n_tokens);
+    // A small product is done before a second thread would even have started.
+    n_threads = kernels::threads_for_work(w.rows * w.cols * n_tokens, n_threads);
     // Big batches of f32 weights are compute-bound: a tuned sgemm beats mat_tile there.
     if (dense_gemm_wins(w.type, n_tokens) &&
         dense_gemm_f32(x, x_stride, n_tokens, reinterpret_cast<const float*>(w.data), int64_t(w.row_bytes / sizeof(float)),
