@@ -6,26 +6,17 @@
 
 #include "cpu-kernels/fork_threshold.h"
 #include "cpu-kernels/matmul.h"
+#include "lib/src/linear.h"
 
 namespace moecpu {
 namespace {
 
 // Head hd's product, run by one thread alone with that thread's activation scratch.
 void head_product(const HeadProducts& p, int64_t hd, int ith) {
-    const WeightView w = p.w.matrix(hd);
-    kernels::MatmulArgs a;
-    a.w_type = w.type;
-    a.w = w.data;
-    a.w_row_bytes = w.row_bytes;
-    a.n_rows = w.rows;
-    a.k = w.cols;
-    a.x = p.x + hd * p.x_head_offset;
-    a.x_stride = p.x_stride;
-    a.n_tokens = p.n_tokens;
-    a.y = p.y + hd * p.y_head_offset;
-    a.y_stride = p.y_stride;
-    a.work = p.work + size_t(ith) * p.work_bytes_per_thread;
-    kernels::matmul_thread(a, 0, 1);
+    kernels::matmul_thread(matmul_args(p.w.matrix(hd), p.x + hd * p.x_head_offset, p.x_stride, p.n_tokens,
+                                       p.y + hd * p.y_head_offset, p.y_stride,
+                                       p.work + size_t(ith) * p.work_bytes_per_thread),
+                           0, 1);
 }
 
 }  // namespace

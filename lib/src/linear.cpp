@@ -14,6 +14,23 @@ size_t linear_scratch_bytes(int64_t k, int64_t n_tokens) {
     return size_t(k) * size_t(n_tokens) * sizeof(float) + 64;
 }
 
+kernels::MatmulArgs matmul_args(const WeightView& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
+                                int64_t y_stride, void* work) {
+    kernels::MatmulArgs a;
+    a.w_type = w.type;
+    a.w = w.data;
+    a.w_row_bytes = w.row_bytes;
+    a.n_rows = w.rows;
+    a.k = w.cols;
+    a.x = x;
+    a.x_stride = x_stride;
+    a.n_tokens = n_tokens;
+    a.y = y;
+    a.y_stride = y_stride;
+    a.work = work;
+    return a;
+}
+
 void linear(const WeightView& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
             int64_t y_stride, const LinearScratch& scratch, int n_threads) {
     if (ActivationObserver* observer = activation_observer()) observer->observe(w, x, x_stride, n_tokens);
@@ -26,19 +43,7 @@ void linear(const WeightView& w, const float* x, int64_t x_stride, int64_t n_tok
         return;
     if (kernels::matmul_work_size(w.type, w.cols, n_tokens) > scratch.act_bytes)
         fail(MOECPU_ERR_INTERNAL, "linear: activation scratch too small");
-    kernels::MatmulArgs a;
-    a.w_type = w.type;
-    a.w = w.data;
-    a.w_row_bytes = w.row_bytes;
-    a.n_rows = w.rows;
-    a.k = w.cols;
-    a.x = x;
-    a.x_stride = x_stride;
-    a.n_tokens = n_tokens;
-    a.y = y;
-    a.y_stride = y_stride;
-    a.work = scratch.act;
-    kernels::matmul(a, n_threads);
+    kernels::matmul(matmul_args(w, x, x_stride, n_tokens, y, y_stride, scratch.act), n_threads);
 }
 
 }  // namespace moecpu

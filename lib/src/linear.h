@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cpu-kernels/matmul.h"
 #include "lib/src/weight_view.h"
 
 namespace moecpu {
@@ -16,6 +17,11 @@ struct LinearScratch {
 
 // Bytes of scratch a linear over k columns and n_tokens rows needs (any weight type).
 size_t linear_scratch_bytes(int64_t k, int64_t n_tokens);
+
+// The matmul driver's arguments for y = w · x (layouts as for linear below); work: the
+// activation scratch, kernels::matmul_work_size() bytes.
+kernels::MatmulArgs matmul_args(const WeightView& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
+                                int64_t y_stride, void* work);
 
 // x: [n_tokens][x_stride] floats (first w.cols used); y: [n_tokens][y_stride] floats (first w.rows set).
 void linear(const WeightView& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,

@@ -109,6 +109,18 @@ const std::vector<TensorCase> kTensors = {
     {"blk.0.q6", GgmlType::Q6_K, {512, 1}},
 };
 
+// Hands `bytes` to the writer in uneven pieces: `first` bytes, then each piece `growth` times
+// the last one plus one.
+void write_in_growing_pieces(Writer& w, const std::vector<uint8_t>& bytes, size_t first, size_t growth) {
+    size_t done = 0, piece = first;
+    while (done < bytes.size()) {
+        const size_t n = std::min(piece, bytes.size() - done);
+        w.write_tensor_data(bytes.data() + done, n);
+        done += n;
+        piece = piece * growth + 1;
+    }
+}
+
 // Writes every value type and kTensors; tensor i's bytes are pattern_bytes(n, i).
 void write_sample(const std::string& path, size_t alignment) {
     Writer w(path, alignment);
@@ -117,14 +129,7 @@ void write_sample(const std::string& path, size_t alignment) {
     for (size_t i = 0; i < kTensors.size(); ++i) {
         const std::vector<uint8_t> bytes = pattern_bytes(expected_bytes(kTensors[i]), static_cast<uint32_t>(i));
         REQUIRE(w.tensor_bytes(kTensors[i].name) == bytes.size());
-        // Uneven pieces: a tensor may arrive in several calls.
-        size_t done = 0, piece = 1;
-        while (done < bytes.size()) {
-            const size_t n = std::min(piece, bytes.size() - done);
-            w.write_tensor_data(bytes.data() + done, n);
-            done += n;
-            piece = piece * 3 + 1;
-        }
+        write_in_growing_pieces(w, bytes, 1, 3);  // a tensor may arrive in several calls
     }
     w.finish();
 }
@@ -209,13 +214,7 @@ TEST_CASE("gguf writer streams tensors larger than its buffer", "[gguf]") {
         for (const TensorCase& t : big) w.add_tensor(t.name, t.type, static_cast<int>(t.ne.size()), t.ne.data());
         for (size_t i = 0; i < big.size(); ++i) {
             const std::vector<uint8_t> bytes = pattern_bytes(expected_bytes(big[i]), static_cast<uint32_t>(i + 7));
-            size_t done = 0, piece = 5;
-            while (done < bytes.size()) {
-                const size_t n = std::min(piece, bytes.size() - done);
-                w.write_tensor_data(bytes.data() + done, n);
-                done += n;
-                piece = piece * 7 + 3;
-            }
+            write_in_growing_pieces(w, bytes, 5, 7);
         }
         w.finish();
     }

@@ -34,19 +34,7 @@ std::vector<float> random_floats(size_t n, uint32_t seed) {
 void kernel_matmul(const WeightView& w, const float* x, int64_t x_stride, int64_t n, float* y, int64_t y_stride,
                    std::vector<uint8_t>& work) {
     work.resize(kernels::matmul_work_size(w.type, w.cols, n) + 64);
-    kernels::MatmulArgs a;
-    a.w_type = w.type;
-    a.w = w.data;
-    a.w_row_bytes = w.row_bytes;
-    a.n_rows = w.rows;
-    a.k = w.cols;
-    a.x = x;
-    a.x_stride = x_stride;
-    a.n_tokens = n;
-    a.y = y;
-    a.y_stride = y_stride;
-    a.work = work.data();
-    kernels::matmul(a, 2);
+    kernels::matmul(matmul_args(w, x, x_stride, n, y, y_stride, work.data()), 2);
 }
 
 WeightView view_of(GgmlType type, const std::vector<uint8_t>& data, int64_t rows, int64_t k) {
