@@ -30,19 +30,21 @@ void apply_residency_hints(moecpu_model& m) {
     const MappedFile* file = m.reader->mapped_file();
     if (!file) return;
     const uint8_t* base = file->data();
-    if (m.params.advise_random_experts) {
+    if (!m.params.advise_random_experts) file->advise_normal();
+    if (m.params.use_mlock) {
+        m.mlock_state = 1;
+        for (const ByteRange& r : m.regions.other) {
+            file->populate_huge(uint64_t(r.begin - base), r.length);  // so the locked pages are 2 MiB folios
+            if (!file->lock(uint64_t(r.begin - base), r.length)) m.mlock_state = -1;
+        }
+    } else if (m.params.advise_random_experts) {
         // The mapping is opened MADV_RANDOM, so a fault in an expert reads only its page: the
         // kernel's read-around (read_ahead_kb, often MiBs) would drag neighbouring experts in,
         // also from faults in the small tensors next to them. The non-expert tensors, needed by
-        // every token, are requested whole instead, exactly their ranges, right now.
-        for (const ByteRange& r : m.regions.other) file->advise_willneed(uint64_t(r.begin - base), r.length);
-    } else {
-        file->advise_normal();
-    }
-    if (m.params.use_mlock) {
-        m.mlock_state = 1;
-        for (const ByteRange& r : m.regions.other)
-            if (!file->lock(uint64_t(r.begin - base), r.length)) m.mlock_state = -1;
+        // every token, are read whole instead, exactly their ranges, starting now.
+        std::vector<PageCacheWarmer::Range> ranges;
+        for (const ByteRange& r : m.regions.other) ranges.push_back({uint64_t(r.begin - base), r.length});
+        m.warmer = std::make_unique<PageCacheWarmer>(*file, std::move(ranges));
     }
 }
 

@@ -123,6 +123,32 @@ void MappedFile::advise_willneed(uint64_t offset, uint64_t length) const {
         ::madvise(s.start + done, std::min(kPiece, s.length - done), MADV_WILLNEED);
 }
 
+bool MappedFile::populate_huge(uint64_t offset, uint64_t length) const {
+    if (mode_ != Mode::Map) return true;  // a heap copy is all in memory already
+    const PageSpan s = page_span(data_, size_, offset, length);
+    if (s.length == 0) return true;
+#ifdef MADV_POPULATE_READ
+    // Only the whole 2 MiB blocks inside the range: a 2 MiB folio read for a fault at a range's
+    // edge would bring in the neighbouring tensor's bytes (experts nobody selected). The edges
+    // are read ahead exactly, as before.
+    constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(s.start), end = begin + s.length;
+    const uintptr_t huge_begin = (begin + kHuge - 1) & ~(kHuge - 1), huge_end = end & ~(kHuge - 1);
+    if (huge_begin >= huge_end) {
+        advise_willneed(offset, length);
+        return true;
+    }
+    const uint8_t* base = data_;
+    advise_willneed(uint64_t(begin - reinterpret_cast<uintptr_t>(base)), huge_begin - begin);
+    advise_willneed(uint64_t(huge_end - reinterpret_cast<uintptr_t>(base)), end - huge_end);
+    void* huge = reinterpret_cast<void*>(huge_begin);
+    ::madvise(huge, huge_end - huge_begin, MADV_HUGEPAGE);  // a hint: without THP the folios stay small
+    return ::madvise(huge, huge_end - huge_begin, MADV_POPULATE_READ) == 0;
+#else
+    return false;
+#endif
+}
+
 size_t MappedFile::page_size() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
 
 uint64_t MappedFile::advise_willneed_missing(uint64_t offset, uint64_t length, unsigned char* page_flags,

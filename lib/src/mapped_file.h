@@ -41,6 +41,14 @@ public:
     // MADV_RANDOM on one range: page faults there read only the faulting page (no read-ahead).
     void advise_random(uint64_t offset, uint64_t length) const;
 
+    // Reads the whole 2 MiB blocks of [offset, offset + length) into the page cache now
+    // (blocking) and maps them, in 2 MiB folios where the kernel and file system allow
+    // (MADV_HUGEPAGE, then MADV_POPULATE_READ): pages read by MADV_WILLNEED or by 4 KiB faults
+    // stay 4 KiB folios, mapped with 4 KiB pages. The partial blocks at the ends are only hinted
+    // (advise_willneed), so nothing outside the range is read. Returns false when the kernel
+    // cannot populate (before Linux 5.14) or the read failed: the caller falls back to hints.
+    bool populate_huge(uint64_t offset, uint64_t length) const;
+
     // Pins [offset, offset + length) in RAM. Returns false when the OS refuses (usually
     // RLIMIT_MEMLOCK); callers treat that as a warning, not an error.
     bool lock(uint64_t offset, uint64_t length) const;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "lib/src/gguf.h"
+#include "lib/src/page_cache_warmer.h"
 #include "lib/src/prefetch_experts.h"
 #include "lib/src/residency.h"
 #include "lib/src/residency_usage.h"
@@ -19,6 +20,9 @@ struct moecpu_model {
     moecpu_model_params params{};
     moecpu::WeightRegions regions;      // expert / other tensor byte ranges, for residency stats
     int32_t mlock_state = 0;            // see moecpu_stats.mlock_state
+    // Reads the non-expert weights in the background; declared last so it stops (and joins)
+    // before the mapping it reads from goes away.
+    std::unique_ptr<moecpu::PageCacheWarmer> warmer;
 };
 
 struct moecpu_context {
