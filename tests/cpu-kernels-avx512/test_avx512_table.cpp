@@ -74,61 +74,67 @@ void check_quantize_act_bit_exact(const KernelTable& t) {
 }
 
 // Weights and activations of raw int8 bytes including -128, which the quantizers never write:
-// the legacy dots use vpdpbusd with the sign moved to the activation side, which must stay exact.
-void check_int8_extremes(const KernelTable& t) {
+// the legacy dots use vpdpbusd with the sign on either side, which must stay exact. Long rows of
+// every format, and short rows (one four-block group, a partial one) of the 32-element formats.
+void check_int8_extremes(const KernelTable& t, GgmlType wt, int64_t k, int nr, int nc) {
     const KernelTable& ref = *scalar_table();
-    const int64_t k = 5 * QK_K;
-    const int nr = 5, nc = 6;
-    for (GgmlType wt : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q5_1,
-                        GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
-        const GgmlType at = act_type_for(wt);
-        const size_t wrow = row_size(wt, k), arow = row_size(at, k);
-        std::vector<uint8_t> w(nr * wrow), a(nc * arow);
-        Rng rng(uint64_t(wt) * 97);
-        for (auto& b : w) b = rng.byte();
-        for (auto& b : a) b = (rng.next() & 3) ? 0x80 : rng.byte();  // mostly -128
-        // Keep scales finite and moderate: rewrite every fp16 / f32 scale field.
-        const size_t wbs = traits_of(wt).type_size, abs_ = traits_of(at).type_size;
-        size_t off[2];
-        const int nh = kernel_checks::half_fields(wt, off);
-        for (size_t b = 0; b < w.size() / wbs; ++b)
-            for (int h = 0; h < nh; ++h) kernel_checks::put_half(&w[b * wbs + off[h]], 0.01f * float(1 + b % 3));
-        for (size_t b = 0; b < a.size() / abs_; ++b) {
-            uint8_t* blk = &a[b * abs_];
-            if (at == GgmlType::Q8_K) {
-                block_q8_K q;
-                std::memcpy(&q, blk, sizeof q);
-                q.d = 0.02f;
-                for (int g = 0; g < QK_K / 16; ++g) {
-                    int s = 0;
-                    for (int j = 0; j < 16; ++j) s += q.qs[16 * g + j];
-                    q.bsums[g] = int16_t(s);
-                }
-                std::memcpy(blk, &q, sizeof q);
-            } else {
-                kernel_checks::put_half(blk, 0.02f);
-                if (at == GgmlType::Q8_1) {
-                    int s = 0;
-                    for (int j = 0; j < 32; ++j) s += int8_t(blk[offsetof(block_q8_1, qs) + j]);
-                    kernel_checks::put_half(blk + offsetof(block_q8_1, s), 0.02f * float(s));
-                }
+    const GgmlType at = act_type_for(wt);
+    const size_t wrow = row_size(wt, k), arow = row_size(at, k);
+    std::vector<uint8_t> w(nr * wrow), a(nc * arow);
+    Rng rng(uint64_t(wt) * 97);
+    for (auto& b : w) b = rng.byte();
+    for (auto& b : a) b = (rng.next() & 3) ? 0x80 : rng.byte();  // mostly -128
+    // Keep scales finite and moderate: rewrite every fp16 / f32 scale field.
+    const size_t wbs = traits_of(wt).type_size, abs_ = traits_of(at).type_size;
+    size_t off[2];
+    const int nh = kernel_checks::half_fields(wt, off);
+    for (size_t b = 0; b < w.size() / wbs; ++b)
+        for (int h = 0; h < nh; ++h) kernel_checks::put_half(&w[b * wbs + off[h]], 0.01f * float(1 + b % 3));
+    for (size_t b = 0; b < a.size() / abs_; ++b) {
+        uint8_t* blk = &a[b * abs_];
+        if (at == GgmlType::Q8_K) {
+            block_q8_K q;
+            std::memcpy(&q, blk, sizeof q);
+            q.d = 0.02f;
+            for (int g = 0; g < QK_K / 16; ++g) {
+                int s = 0;
+                for (int j = 0; j < 16; ++j) s += q.qs[16 * g + j];
+                q.bsums[g] = int16_t(s);
             }
-        }
-        std::vector<float> got(nr * nc), want(nr * nc);
-        t.mat_tile[int(wt)](k, w.data(), wrow, nr, a.data(), arow, nc, got.data(), nr);
-        ref.mat_tile[int(wt)](k, w.data(), wrow, nr, a.data(), arow, nc, want.data(), nr);
-        for (int c = 0; c < nc; ++c) {
-            const std::vector<float> af = kernel_checks::act_to_float(at, &a[c * arow], k);
-            for (int r = 0; r < nr; ++r) {
-                // Same bound as the harness: 1e-5 of the largest partial sum a correct kernel forms.
-                const double tol = 1e-5 * kernel_checks::magnitude(wt, &w[r * wrow], af);
-                const float g = got[c * nr + r], e = want[c * nr + r];
-                INFO(t.name << " " << traits_of(wt).name << " r=" << r << " c=" << c << " got " << g << " want " << e
-                            << " tol " << tol);
-                CHECK(std::fabs(double(g) - double(e)) <= tol);
+            std::memcpy(blk, &q, sizeof q);
+        } else {
+            kernel_checks::put_half(blk, 0.02f);
+            if (at == GgmlType::Q8_1) {
+                int s = 0;
+                for (int j = 0; j < 32; ++j) s += int8_t(blk[offsetof(block_q8_1, qs) + j]);
+                kernel_checks::put_half(blk + offsetof(block_q8_1, s), 0.02f * float(s));
             }
         }
     }
+    std::vector<float> got(nr * nc), want(nr * nc);
+    t.mat_tile[int(wt)](k, w.data(), wrow, nr, a.data(), arow, nc, got.data(), nr);
+    ref.mat_tile[int(wt)](k, w.data(), wrow, nr, a.data(), arow, nc, want.data(), nr);
+    for (int c = 0; c < nc; ++c) {
+        const std::vector<float> af = kernel_checks::act_to_float(at, &a[c * arow], k);
+        for (int r = 0; r < nr; ++r) {
+            // Same bound as the harness: 1e-5 of the largest partial sum a correct kernel forms.
+            const double tol = 1e-5 * kernel_checks::magnitude(wt, &w[r * wrow], af);
+            const float g = got[c * nr + r], e = want[c * nr + r];
+            INFO(t.name << " " << traits_of(wt).name << " k=" << k << " r=" << r << " c=" << c << " got " << g << " want " << e
+                        << " tol " << tol);
+            CHECK(std::fabs(double(g) - double(e)) <= tol);
+        }
+    }
+}
+
+void check_int8_extremes(const KernelTable& t) {
+    for (GgmlType wt : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q5_1,
+                        GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K})
+        check_int8_extremes(t, wt, 5 * QK_K, 5, 6);
+    for (GgmlType wt : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q5_1})
+        for (const int64_t k : {128, 96})
+            for (const auto& s : {std::pair{16, 1}, std::pair{16, 2}, std::pair{7, 1}, std::pair{8, 4}})
+                check_int8_extremes(t, wt, k, s.first, s.second);
 }
 
 void check_all(const KernelTable& t) {

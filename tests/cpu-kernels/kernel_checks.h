@@ -11,9 +11,10 @@
 //  - mat_tile (every weight format): k of 1, 2, 3, 7, 9 blocks (float formats: k from 1 to 257),
 //    nr and nc 1..9 plus 13, 16, 17, 33, 64, padded strides, unaligned base pointers, weights of
 //    random bits, all bits set, all bits clear and quantized from floats, activations random or at
-//    ±127 (±max). Tolerance: |got - ref| <= 1e-5 * M where M = sum_i |a_i| * (|w_i| + 2 max|w| of
-//    i's block) bounds the magnitude of every partial sum, scales and mins included. Entries
-//    outside the nr x nc tile must stay untouched.
+//    ±127 (±max); for the 32-element formats also short rows (128 elements and 2 to 16 blocks, nr
+//    1..17, nc 1..5, the extremes among them). Tolerance: |got - ref| <= 1e-5 * M where
+//    M = sum_i |a_i| * (|w_i| + 2 max|w| of i's block) bounds the magnitude of every partial
+//    sum, scales and mins included. Entries outside the nr x nc tile must stay untouched.
 //  - element-wise ops: add and scale exact; axpy 1e-6 relative (fma contraction allowed);
 //    rms_norm, rope 2e-6 relative; silu_mul, softmax 1e-5 relative (room for exp approximations).
 #pragma once
@@ -367,6 +368,31 @@ inline void check_mat_tile(const KernelTable& t, GgmlType wt, const KernelTable&
         for (const auto& s : {std::pair{3, 1}, std::pair{16, 2}, std::pair{5, 5}, std::pair{16, 9}})
             check_one_tile(t, ref, {wt, 130 * traits_of(wt).block_size, s.first, s.second, WeightFill::RandomBits,
                                     ActFill::Random, seed++});
+    }
+    // Short rows of the 32-element formats, as decode meets them (DeepSeek's attn_k_b: 128
+    // elements, four blocks, up to 16 rows a tile, one column): every row count to 17 (16 is one
+    // reduction group) against 1 to 5 columns; rows of whole and partial four-block groups; and
+    // the largest activation stages (AVX-512 Q4_0 / Q5_0 stage 128 blocks of four columns,
+    // 168 of three) and one block past them.
+    if (traits_of(wt).block_size == 32) {
+        for (int nr = 1; nr <= 17; ++nr)
+            for (int nc = 1; nc <= 5; ++nc)
+                check_one_tile(t, ref, {wt, 128, nr, nc, WeightFill::RandomBits, ActFill::Random, seed++});
+        const int short_shapes[][2] = {{16, 1}, {17, 1}, {13, 2}, {3, 5}, {16, 4}, {8, 4}};
+        for (const int64_t nb : {2, 3, 5, 6, 8, 12, 16})
+            for (const auto& s : short_shapes)
+                check_one_tile(t, ref, {wt, nb * 32, s[0], s[1], WeightFill::RandomBits, ActFill::Random, seed++});
+        for (const int64_t nb : {128, 129})
+            check_one_tile(t, ref, {wt, nb * 32, 8, 4, WeightFill::RandomBits, ActFill::Random, seed++});
+        for (const int64_t nb : {168, 169})
+            check_one_tile(t, ref, {wt, nb * 32, 5, 3, WeightFill::RandomBits, ActFill::Random, seed++});
+        // Every nibble / quant at its top and bottom level (Q4_0: all 15, all 0) against ±max
+        // activations, on rows of one whole group and of a partial one.
+        for (const int64_t nb : {4, 3})
+            for (WeightFill wf : {WeightFill::AllBitsSet, WeightFill::AllBitsClear})
+                for (ActFill af : {ActFill::PlusMax, ActFill::MinusMax, ActFill::Alternating})
+                    for (const auto& s : {std::pair{16, 1}, std::pair{16, 2}, std::pair{5, 1}, std::pair{8, 4}})
+                        check_one_tile(t, ref, {wt, nb * 32, s.first, s.second, wf, af, seed++});
     }
     // Extremes: every quant at its top / bottom level against activations at ±max.
     const int64_t k3 = 3 * traits_of(wt).block_size + (is_float_type(wt) ? 5 : 0);

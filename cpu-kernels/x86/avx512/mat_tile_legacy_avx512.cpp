@@ -1,7 +1,9 @@
 // AVX-512 tiles of the 32-element block formats: Q4_0 / Q5_0 / Q8_0 against Q8_0 activations and
 // Q4_1 / Q5_1 against Q8_1. Two blocks fill one 512-bit register; each weight block pair is
 // unpacked once per row and reused for a group of up to four activation columns. Q8_0, Q4_0 and
-// Q5_0 tiles with enough rows and columns repack their rows interleaved (legacy_gemm_avx512.h).
+// Q5_0 tiles with enough rows and columns repack their rows interleaved (legacy_gemm_avx512.h);
+// the other Q4_0 / Q5_0 tiles (activations within its stage), and short Q8_0 rows against one or
+// two columns, take the matvec of block32_matvec_avx512.h (16 rows reduced together).
 //
 // Integer products use vpdpbusd (unsigned byte × signed byte, summed into 32-bit lanes), which
 // never saturates. For the signed weight formats the activation is made unsigned by flipping its
@@ -11,6 +13,7 @@
 
 #include "cpu-kernels/x86/avx512/avx512_kernels.h"
 #include "cpu-kernels/x86/avx512/avx512_tile_common.h"
+#include "cpu-kernels/x86/avx512/block32_matvec_avx512.h"
 #include "cpu-kernels/x86/avx512/legacy_gemm_avx512.h"
 #include "quant/block_formats.h"
 
@@ -186,6 +189,32 @@ void unsigned_weights_x_q8_1(const TileArgs& t, int c0) {
 constexpr int kBlock32GemmMinRows = 12;
 constexpr int kBlock32GemmMinCols = 3;
 
+// Row-by-row kernels of the three tiles that also have the interleaved driver.
+template <int NC>
+void q4_0_rows(const TileArgs& t, int c0) {
+    if (block32_matvec_fits<MatvecQ4_0, NC>(t.k))
+        block32_matvec<MatvecQ4_0, NC>(t, c0);
+    else
+        signed_weights_x_q8_0<NC, unpack_q4_0>(t, c0);
+}
+// Q8_0 has no nibbles to unpack, so the matvec gains on short rows only, from the reduction:
+// measured (one thread, rows in L2 / DRAM) faster up to k = 512 for one or two columns, slower for
+// k >= 2048 or more columns.
+template <int NC>
+void q8_0_rows(const TileArgs& t, int c0) {
+    if (NC <= 2 && t.k <= 512)
+        block32_matvec<MatvecQ8_0, NC>(t, c0);
+    else
+        signed_weights_x_q8_0<NC, unpack_q8_0>(t, c0);
+}
+template <int NC>
+void q5_0_rows(const TileArgs& t, int c0) {
+    if (block32_matvec_fits<MatvecQ5_0, NC>(t.k))
+        block32_matvec<MatvecQ5_0, NC>(t, c0);
+    else
+        signed_weights_x_q8_0<NC, unpack_q5_0>(t, c0);
+}
+
 }  // namespace
 
 #define MOECPU_AVX512_LEGACY_TILE(name, kernel, unpack)                                            \
@@ -196,21 +225,21 @@ constexpr int kBlock32GemmMinCols = 3;
     }
 
 // Tiles of at least kBlock32GemmMinCols columns take the interleaved driver for groups of at
-// least kBlock32GemmMinRows rows; the rest go row by row.
-#define MOECPU_AVX512_LEGACY_GEMM_TILE(name, unpack, block_type, interleave)                           \
+// least kBlock32GemmMinRows rows; the rest go row by row (`row_kernel`: Q4_0, Q5_0, Q8_0 through
+// block32_matvec_avx512.h where it fits, else signed_weights_x_q8_0).
+#define MOECPU_AVX512_LEGACY_GEMM_TILE(name, row_kernel, block_type, interleave)                       \
     void name(int64_t k, const void* w, size_t w_row_bytes, int nr, const void* a, size_t a_row_bytes, \
               int nc, float* out, size_t out_stride) {                                                  \
         TileArgs t = make_tile_args(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);       \
         if (nc >= kBlock32GemmMinCols)                                                                  \
             t = block32_gemm_rows<sizeof(block_type), interleave>(t, kBlock32GemmMinRows);             \
         if (t.nr == 0) return;                                                                          \
-        run_column_groups(t, signed_weights_x_q8_0<4, unpack>, signed_weights_x_q8_0<3, unpack>,        \
-                          signed_weights_x_q8_0<2, unpack>, signed_weights_x_q8_0<1, unpack>);          \
+        run_column_groups(t, row_kernel<4>, row_kernel<3>, row_kernel<2>, row_kernel<1>);               \
     }
 
-MOECPU_AVX512_LEGACY_GEMM_TILE(mat_tile_q4_0, unpack_q4_0, block_q4_0, interleave_q4_0)
-MOECPU_AVX512_LEGACY_GEMM_TILE(mat_tile_q5_0, unpack_q5_0, block_q5_0, interleave_q5_0)
-MOECPU_AVX512_LEGACY_GEMM_TILE(mat_tile_q8_0, unpack_q8_0, block_q8_0, interleave_q8_0)
+MOECPU_AVX512_LEGACY_GEMM_TILE(mat_tile_q4_0, q4_0_rows, block_q4_0, interleave_q4_0)
+MOECPU_AVX512_LEGACY_GEMM_TILE(mat_tile_q5_0, q5_0_rows, block_q5_0, interleave_q5_0)
+MOECPU_AVX512_LEGACY_GEMM_TILE(mat_tile_q8_0, q8_0_rows, block_q8_0, interleave_q8_0)
 MOECPU_AVX512_LEGACY_TILE(mat_tile_q4_1, unsigned_weights_x_q8_1, unpack_q4_1)
 MOECPU_AVX512_LEGACY_TILE(mat_tile_q5_1, unsigned_weights_x_q8_1, unpack_q5_1)
 #undef MOECPU_AVX512_LEGACY_TILE
