@@ -96,14 +96,26 @@ MOECPU_AVX512_INLINE StagedActGroup<2> stage_four_blocks(const block_q8_0* a, in
     return s;
 }
 
-// Q4_0: four blocks of 18 bytes (fp16 d, 16 bytes of nibbles: byte j = element j | element j + 16
-// << 4). 128-bit lane b of q[0] holds block b's elements 0..15, of q[1] its elements 16..31.
-struct MatvecQ4_0 {
+// What Q4_0 and Q5_0 share: groups of four blocks in two registers of unsigned quants (lane
+// order of stage_four_blocks), against the activation offset by kOffset.
+template <int kOffsetValue>
+struct FourBlockGroup {
     static constexpr int kGroupBlocks = 4;
     using Staged = StagedActGroup<2>;
     using Weights = WeightGroup<2>;
+    static constexpr int kOffset = kOffsetValue;
+
+    static MOECPU_AVX512_INLINE __m512i dot(const Weights& w, const Staged& s) {
+        return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(s.start, w.q[0], s.a[0]), w.q[1], s.a[1]);
+    }
+
+    static MOECPU_AVX512_INLINE Staged stage(const block_q8_0* a, int n) { return stage_four_blocks(a, n, kOffset); }
+};
+
+// Q4_0: four blocks of 18 bytes (fp16 d, 16 bytes of nibbles: byte j = element j | element j + 16
+// << 4). 128-bit lane b of q[0] holds block b's elements 0..15, of q[1] its elements 16..31.
+struct MatvecQ4_0 : FourBlockGroup<8> {
     static constexpr size_t kBlockBytes = sizeof(block_q4_0);
-    static constexpr int kOffset = 8;
     static constexpr size_t kLastLoad = 40;  // the last 32-byte load ends at the group's end
 
     struct Indices {
@@ -127,22 +139,12 @@ struct MatvecQ4_0 {
         g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx.d, first)));
         return g;
     }
-
-    static MOECPU_AVX512_INLINE __m512i dot(const Weights& w, const Staged& s) {
-        return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(s.start, w.q[0], s.a[0]), w.q[1], s.a[1]);
-    }
-
-    static MOECPU_AVX512_INLINE Staged stage(const block_q8_0* a, int n) { return stage_four_blocks(a, n, kOffset); }
 };
 
 // Q5_0: four blocks of 22 bytes (fp16 d, 32-bit qh: bit j is element j's fifth bit, 16 bytes of
 // nibbles as Q4_0), q = nibble + 16 · fifth bit in 0..31, offset 16. Lanes as Q4_0.
-struct MatvecQ5_0 {
-    static constexpr int kGroupBlocks = 4;
-    using Staged = StagedActGroup<2>;
-    using Weights = WeightGroup<2>;
+struct MatvecQ5_0 : FourBlockGroup<16> {
     static constexpr size_t kBlockBytes = sizeof(block_q5_0);
-    static constexpr int kOffset = 16;
     static constexpr size_t kLastLoad = 56;  // bytes 56..87: the group's end
 
     struct Indices {
@@ -174,12 +176,6 @@ struct MatvecQ5_0 {
         g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(first, idx.d, last)));
         return g;
     }
-
-    static MOECPU_AVX512_INLINE __m512i dot(const Weights& w, const Staged& s) {
-        return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(s.start, w.q[0], s.a[0]), w.q[1], s.a[1]);
-    }
-
-    static MOECPU_AVX512_INLINE Staged stage(const block_q8_0* a, int n) { return stage_four_blocks(a, n, kOffset); }
 };
 
 // Q8_0: two blocks of 34 bytes (fp16 d, 32 int8). The lower 256 bits of q[0] hold block 0.
