@@ -1,6 +1,8 @@
 // When a parallel region pays off: the one rule every forking call site of the forward uses to
 // size its team from the work it is about to do, so small operations run on the calling thread.
 #pragma once
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
 
@@ -22,6 +24,18 @@ constexpr int64_t kMinMultiplyAddsPerThread = 128 * 1024;
 constexpr int threads_for_work(int64_t multiply_adds, int max_threads) {
     if (max_threads <= 1 || multiply_adds <= 0) return 1;
     return int(std::clamp<int64_t>(multiply_adds / kMinMultiplyAddsPerThread, 1, max_threads));
+}
+
+// Runs work(ith, nth) on a team of n_threads (nth: the size the team really got), or directly on
+// the calling thread as work(0, 1) when n_threads <= 1: a team of one still pays for a region.
+template <class Work>
+void run_on_team(int n_threads, Work&& work) {
+    if (n_threads <= 1) {
+        work(0, 1);
+        return;
+    }
+#pragma omp parallel num_threads(n_threads)
+    work(omp_get_thread_num(), omp_get_num_threads());
 }
 
 }  // namespace moecpu::kernels

@@ -542,12 +542,7 @@ void Deepseek2State::run_experts(const Deepseek2Layer& L, int64_t n, int n_threa
     const int64_t per_token = K * (macs(L.gate_exps) + macs(L.up_exps) + macs(L.down_exps)) +
                               (has_shared ? macs(L.gate_shexp) + macs(L.up_shexp) + macs(L.down_shexp) : 0);
     const int nt = std::min(kernels::threads_for_work(n * per_token, n_threads), mt);
-    if (nt == 1) {
-        phases(0, 1);
-        return;
-    }
-#pragma omp parallel num_threads(nt)
-    phases(omp_get_thread_num(), omp_get_num_threads());
+    kernels::run_on_team(nt, phases);
 }
 
 // For an installed ActivationObserver (moe-imatrix): the expert inputs the products above read,

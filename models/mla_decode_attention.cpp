@@ -1,7 +1,5 @@
 #include "models/mla_decode_attention.h"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #include "cpu-kernels/dispatch.h"
@@ -38,12 +36,7 @@ void weighted_sum_by_axpy(const MlaDecodeArgs& a, const float* p, int n_threads)
                 for (int64_t t = t0; t < t1; ++t) k.axpy(p[hd * a.scores_stride + t], a.ckv + t * kvl, a.latent + hd * kvl, kvl);
         }
     };
-    if (n_threads <= 1) {
-        heads(0, 1);
-        return;
-    }
-#pragma omp parallel num_threads(n_threads)
-    heads(omp_get_thread_num(), omp_get_num_threads());
+    kernels::run_on_team(n_threads, heads);
 }
 
 // Scaled scores → probabilities for heads [h0, h1).
@@ -73,15 +66,7 @@ void mla_decode_attention(const MlaDecodeArgs& a, int n_threads) {
     linear(cache_rows(a.kpe, rope, a.n_kv), a.q_pe, a.q_pe_stride, H, s_pe, stride, a.scratch, n_threads);
     // Each fork below sized by its own work: near the start of a context, all of it is small.
     const int softmax_team = std::min(kernels::threads_for_work(H * a.n_kv * kSoftmaxMacsPerScore, n_threads), int(H));
-    if (softmax_team <= 1) {
-        softmax_heads(a, s_lat, s_pe, 0, H);
-    } else {
-#pragma omp parallel num_threads(softmax_team)
-        {
-            const int ith = omp_get_thread_num(), nth = omp_get_num_threads();
-            softmax_heads(a, s_lat, s_pe, H * ith / nth, H * (ith + 1) / nth);
-        }
-    }
+    kernels::run_on_team(softmax_team, [&](int ith, int nth) { softmax_heads(a, s_lat, s_pe, H * ith / nth, H * (ith + 1) / nth); });
     // The weighted sum is probabilities [H][n_kv] times the cache [n_kv][kv_lora]. Measured on V3
     // shapes (128 heads, 2 threads, per layer and token): oneDNN's sgemm 0.64 ms at a depth of
     // 2048 and 0.09 ms at 256, against 5.3 ms and 0.68 ms for the per-(head, position) axpys

@@ -1,7 +1,5 @@
 #include "models/mla_head_products.h"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #include "cpu-kernels/fork_threshold.h"
@@ -27,16 +25,10 @@ bool run_head_products(const HeadProducts& p, int n_threads) {
     const int64_t macs = H * p.w.rows * p.w.cols * p.n_tokens;
     const int team = std::max(1, std::min({kernels::threads_for_work(macs, n_threads), p.n_work_threads,
                                            int(std::max<int64_t>(1, H))}));
-    if (team == 1) {
-        for (int64_t hd = 0; hd < H; ++hd) head_product(p, hd, 0);
-        return true;
-    }
     // Whole heads per thread, each run by its thread alone: no barrier inside the region.
-#pragma omp parallel num_threads(team)
-    {
-        const int ith = omp_get_thread_num(), nth = omp_get_num_threads();
+    kernels::run_on_team(team, [&](int ith, int nth) {
         for (int64_t hd = H * ith / nth; hd < H * (ith + 1) / nth; ++hd) head_product(p, hd, ith);
-    }
+    });
     return true;
 }
 
