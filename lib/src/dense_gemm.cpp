@@ -35,18 +35,44 @@ bool dense_gemm_wins(GgmlType w_type, int64_t n_tokens) {
 
 namespace {
 
-// oneDNN's sgemm runs on the OpenMP team of omp_get_max_threads(): set it for this call. Inside
-// a parallel region (only with serial) it runs on the calling thread.
+// C is computed in slices of this many columns, one oneDNN call each.
+constexpr int64_t kSliceColumns = 256;
+
+// Splits C's n columns into fixed slices, spread over a team of n_threads, each through oneDNN's
+// sgemm on its own thread (inside a parallel region oneDNN runs on the calling thread). oneDNN
+// chooses how to split and order the sum over k from the thread count and the problem's shape,
+// so on AVX2 CPUs its results changed with the thread count (test_thread_count on Zen 3); fixed
+// slices give every element the same call whatever the team. Only called outside parallel
+// regions, except with serial (one thread, in place).
 bool onednn_sgemm(char trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                   int64_t ldb, float* c, int64_t ldc, int n_threads, bool serial = false) {
 #if MOECPU_HAVE_BLAS
     if ((omp_in_parallel() && !serial) || m <= 0 || n <= 0 || k <= 0) return false;
-    if (serial) n_threads = 1;
-    const int saved = omp_get_max_threads();
-    omp_set_num_threads(n_threads < 1 ? 1 : n_threads);
-    const dnnl_status_t st = dnnl_sgemm('N', trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
-    omp_set_num_threads(saved);
-    return st == dnnl_success;
+    if (serial || omp_in_parallel()) n_threads = 1;
+    const int64_t n_slices = (n + kSliceColumns - 1) / kSliceColumns;
+    const int team = int(n_threads < 1 ? 1 : (n_slices < n_threads ? n_slices : n_threads));
+    auto slice = [&](int ith) {
+        bool ok = true;
+        for (int64_t s = n_slices * ith / team; s < n_slices * (ith + 1) / team; ++s) {
+            const int64_t j0 = s * kSliceColumns, j1 = j0 + kSliceColumns < n ? j0 + kSliceColumns : n;
+            // B holds C's columns as its columns ('N': b[kk * ldb + j]) or rows ('T': b[j * ldb + kk]).
+            const float* bj = trans_b == 'N' ? b + j0 : b + j0 * ldb;
+            ok = ok && dnnl_sgemm('N', trans_b, m, j1 - j0, k, 1.0f, a, lda, bj, ldb, 0.0f, c + j0, ldc) == dnnl_success;
+        }
+        return ok;
+    };
+    if (team == 1) {
+        // Outside a region oneDNN would start a team of omp_get_max_threads(): keep it to this one.
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+        const bool ok = slice(0);
+        omp_set_num_threads(saved);
+        return ok;
+    }
+    bool ok = true;
+#pragma omp parallel num_threads(team) reduction(&& : ok)
+    ok = slice(omp_get_thread_num());
+    return ok;
 #else
     (void)trans_b, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)c, (void)ldc, (void)n_threads,
         (void)serial;

@@ -7,6 +7,7 @@
 // Unsigned u (≤ 7) times signed activations keeps _mm256_maddubs_epi16 far from saturation.
 #include "cpu-kernels/x86/avx2/avx2_common.h"
 #include "cpu-kernels/x86/avx2/kernels_avx2.h"
+#include "cpu-kernels/x86/avx2/kquant_gemm_avx2.h"
 #include "cpu-kernels/x86/avx2/tile_runner.h"
 #include "quant/block_formats.h"
 
@@ -132,16 +133,60 @@ struct Q3K {
     }
 };
 
+struct Q2KGemm {
+    using Block = block_q2_K;
+    static constexpr int kGroups = 16;
+    static constexpr int kPairsPerMadd = 4;  // a whole 16-element group: 4 · 2·3·127 < 32767
+    static void decode(const Block& b, DecodedRow& out) {
+        for (int h = 0; h < 2; ++h) {
+            const __m256i qs = load256(b.qs + 32 * h);
+            for (int s = 0; s < 4; ++s)
+                _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 32 * (4 * h + s)), two_bits(qs, s));
+        }
+        const __m128i packed = load128(b.scales), low4 = _mm_set1_epi8(0x0F);
+        const __m256i sc = _mm256_cvtepu8_epi16(_mm_and_si128(packed, low4));
+        const __m256i m = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), low4));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out.scales), sc);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out.offsets), m);
+        out.d = half_to_float(b.d);
+        out.dm = half_to_float(b.dmin);
+    }
+};
+
+// Q3_K as x = d·s·u − d·(4s): digits u = q | hbit << 2 in 0..7, s the signed scale.
+struct Q3KGemm {
+    using Block = block_q3_K;
+    static constexpr int kGroups = 16;
+    static constexpr int kPairsPerMadd = 4;  // 4 · 2·7·127 < 32767
+    static void decode(const Block& b, DecodedRow& out) {
+        const __m256i bit2 = _mm256_set1_epi8(4);
+        const __m256i hmask = load256(b.hmask);
+        for (int h = 0; h < 2; ++h) {
+            const __m256i qs = load256(b.qs + 32 * h);
+            for (int s = 0; s < 4; ++s) {
+                const int t = 4 * h + s;
+                const __m256i hb = t <= 2 ? _mm256_slli_epi16(hmask, 2 - t) : _mm256_srli_epi16(hmask, t - 2);
+                _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 32 * t),
+                                   _mm256_or_si256(two_bits(qs, s), _mm256_and_si256(hb, bit2)));
+            }
+        }
+        const __m256i sc = _mm256_cvtepi8_epi16(q3k_scales(b.scales));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out.scales), sc);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out.offsets), _mm256_slli_epi16(sc, 2));
+        out.d = out.dm = half_to_float(b.d);
+    }
+};
+
 }  // namespace
 
 void mat_tile_q2_K(int64_t k, const void* w, size_t w_row_bytes, int nr, const void* a,
                    size_t a_row_bytes, int nc, float* out, size_t out_stride) {
-    run_tiles<Q2K>(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
+    kquant_mat_tile<Q2KGemm, Q2K>(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
 }
 
 void mat_tile_q3_K(int64_t k, const void* w, size_t w_row_bytes, int nr, const void* a,
                    size_t a_row_bytes, int nc, float* out, size_t out_stride) {
-    run_tiles<Q3K>(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
+    kquant_mat_tile<Q3KGemm, Q3K>(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
 }
 
 }  // namespace moecpu::kernels::avx2

@@ -6,6 +6,7 @@
 // by _mm256_madd_epi16 and the super-block is summed in int32 before one conversion to float.
 #include "cpu-kernels/x86/avx2/avx2_common.h"
 #include "cpu-kernels/x86/avx2/kernels_avx2.h"
+#include "cpu-kernels/x86/avx2/kquant_gemm_avx2.h"
 #include "cpu-kernels/x86/avx2/tile_runner.h"
 #include "quant/block_formats.h"
 
@@ -154,16 +155,70 @@ struct Q5K {
     }
 };
 
+// The 6-bit scales and mins of Q4_K / Q5_K as the batched path's group scales and offsets
+// (the same 32-bit unpacking as unpack_scales_mins).
+inline void decode_scales_mins(const uint8_t* packed, DecodedRow& out) {
+    const uint32_t u0 = load_u32(packed), u1 = load_u32(packed + 4), u2 = load_u32(packed + 8);
+    const uint32_t sc_lo = u0 & 0x3F3F3F3Fu;
+    const uint32_t sc_hi = (u2 & 0x0F0F0F0Fu) | (((u0 >> 6) & 0x03030303u) << 4);
+    const uint32_t mn_lo = u1 & 0x3F3F3F3Fu;
+    const uint32_t mn_hi = ((u2 >> 4) & 0x0F0F0F0Fu) | (((u1 >> 6) & 0x03030303u) << 4);
+    const __m128i sm = _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi),
+                                      static_cast<int>(mn_lo), static_cast<int>(mn_hi));
+    const __m128i zero = _mm_setzero_si128();
+    store_groups(out.scales, _mm_cvtepu8_epi16(sm), zero);
+    store_groups(out.offsets, _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)), zero);
+}
+
+struct Q4KGemm {
+    using Block = block_q4_K;
+    static constexpr int kGroups = 8;
+    static constexpr int kPairsPerMadd = 8;  // digits ≤ 15: 8 · 2·15·127 < 32767
+    static void decode(const Block& b, DecodedRow& out) {
+        const __m256i low4 = _mm256_set1_epi8(0x0F);
+        for (int j = 0; j < 4; ++j) {
+            const __m256i q = load256(b.qs + 32 * j);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 64 * j), _mm256_and_si256(q, low4));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 64 * j + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), low4));
+        }
+        decode_scales_mins(b.scales, out);
+        out.d = half_to_float(b.d);
+        out.dm = half_to_float(b.dmin);
+    }
+};
+
+struct Q5KGemm {
+    using Block = block_q5_K;
+    static constexpr int kGroups = 8;
+    static constexpr int kPairsPerMadd = 4;  // digits ≤ 31: 4 · 2·31·127 < 32767
+    static void decode(const Block& b, DecodedRow& out) {
+        const __m256i low4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+        __m256i qh = load256(b.qh);
+        for (int j = 0; j < 4; ++j) {
+            const __m256i q = load256(b.qs + 32 * j);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit4));
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
+                                               _mm256_and_si256(_mm256_slli_epi16(qh, 3), bit4));
+            qh = _mm256_srli_epi16(qh, 2);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 64 * j), lo);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 64 * j + 32), hi);
+        }
+        decode_scales_mins(b.scales, out);
+        out.d = half_to_float(b.d);
+        out.dm = half_to_float(b.dmin);
+    }
+};
+
 }  // namespace
 
 void mat_tile_q4_K(int64_t k, const void* w, size_t w_row_bytes, int nr, const void* a,
                    size_t a_row_bytes, int nc, float* out, size_t out_stride) {
-    run_tiles<Q4K>(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
+    kquant_mat_tile<Q4KGemm, Q4K>(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
 }
 
 void mat_tile_q5_K(int64_t k, const void* w, size_t w_row_bytes, int nr, const void* a,
                    size_t a_row_bytes, int nc, float* out, size_t out_stride) {
-    run_tiles<Q5K>(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
+    kquant_mat_tile<Q5KGemm, Q5K>(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
 }
 
 }  // namespace moecpu::kernels::avx2

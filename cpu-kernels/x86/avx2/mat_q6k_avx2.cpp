@@ -5,6 +5,7 @@
 // qh[32h + l]. dot = d·da·Σ sc·(Σ u·a − 32·bsum); u ≤ 63 keeps maddubs unsaturated.
 #include "cpu-kernels/x86/avx2/avx2_common.h"
 #include "cpu-kernels/x86/avx2/kernels_avx2.h"
+#include "cpu-kernels/x86/avx2/kquant_gemm_avx2.h"
 #include "cpu-kernels/x86/avx2/tile_runner.h"
 #include "quant/block_formats.h"
 
@@ -70,11 +71,35 @@ struct Q6K {
     }
 };
 
+// Q6_K as x = d·s·u − d·(32s), digits u in 0..63.
+struct Q6KGemm {
+    using Block = block_q6_K;
+    static constexpr int kGroups = 16;
+    static constexpr int kPairsPerMadd = 2;  // digits ≤ 63: 2 · 2·63·127 < 32767
+    static void decode(const Block& b, DecodedRow& out) {
+        const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
+        for (int h = 0; h < 2; ++h) {
+            const __m256i ql0 = load256(b.ql + 64 * h), ql1 = load256(b.ql + 64 * h + 32), qh = load256(b.qh + 32 * h);
+            const __m256i u[4] = {
+                _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), high2)),
+                _mm256_or_si256(_mm256_and_si256(ql1, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), high2)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), _mm256_and_si256(qh, high2)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), high2)),
+            };
+            for (int s = 0; s < 4; ++s) _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 128 * h + 32 * s), u[s]);
+        }
+        const __m256i sc = _mm256_cvtepi8_epi16(load128(b.scales));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out.scales), sc);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out.offsets), _mm256_slli_epi16(sc, 5));
+        out.d = out.dm = half_to_float(b.d);
+    }
+};
+
 }  // namespace
 
 void mat_tile_q6_K(int64_t k, const void* w, size_t w_row_bytes, int nr, const void* a,
                    size_t a_row_bytes, int nc, float* out, size_t out_stride) {
-    run_tiles<Q6K>(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
+    kquant_mat_tile<Q6KGemm, Q6K>(k, w, w_row_bytes, nr, a, a_row_bytes, nc, out, out_stride);
 }
 
 }  // namespace moecpu::kernels::avx2
