@@ -48,7 +48,7 @@ bool onednn_sgemm(char trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                   int64_t ldb, float* c, int64_t ldc, int n_threads, bool serial = false) {
 #if MOECPU_HAVE_BLAS
     if ((omp_in_parallel() && !serial) || m <= 0 || n <= 0 || k <= 0) return false;
-    if (serial || omp_in_parallel()) n_threads = 1;
+    if (serial) n_threads = 1;
     const int64_t n_slices = (n + kSliceColumns - 1) / kSliceColumns;
     const int team = int(n_threads < 1 ? 1 : (n_slices < n_threads ? n_slices : n_threads));
     auto slice = [&](int ith) {

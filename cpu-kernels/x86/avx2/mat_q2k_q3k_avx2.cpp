@@ -82,6 +82,15 @@ inline __m128i q3k_scales(const uint8_t* packed) {
     return _mm_sub_epi8(u, _mm_set1_epi8(32));
 }
 
+// Q3_K digits u = q | hbit << 2 of chunk t = 4h + s: bit t of hmask[l] is the high bit of element
+// 32t + l; walking t moves it to bit 2 (shifts stay within 16-bit lanes; the mask keeps only bits
+// that came from the same byte).
+inline __m256i q3k_chunk_digits(__m256i qs_half, __m256i hmask, int h, int s) {
+    const int t = 4 * h + s;
+    const __m256i hb = t <= 2 ? _mm256_slli_epi16(hmask, 2 - t) : _mm256_srli_epi16(hmask, t - 2);
+    return _mm256_or_si256(two_bits(qs_half, s), _mm256_and_si256(hb, _mm256_set1_epi8(4)));
+}
+
 struct Q3K {
     static constexpr int kRows = 4, kCols = 8, kVecRows = 2;
 
@@ -91,7 +100,6 @@ struct Q3K {
         const int64_t nb = k / QK_K;
         __m256 acc[R][C];
         zero(acc);
-        const __m256i bit2 = _mm256_set1_epi8(4);
         for (int64_t ib = 0; ib < nb; ++ib) {
             for (int r = 0; r < R; ++r) {
                 const block_q3_K* b = reinterpret_cast<const block_q3_K*>(w + r * wrb) + ib;
@@ -100,9 +108,6 @@ struct Q3K {
                 const __m128i sc8 = q3k_scales(b->scales);
                 const __m256i scales = _mm256_broadcastsi128_si256(sc8);
                 const __m256i scales16 = _mm256_cvtepi8_epi16(sc8);
-                // Bit 4h+s of hmask[l] is the high bit of element 128h + 32s + l; walking t moves
-                // bit t of each byte to bit 2 (shifts stay within 16-bit lanes; the mask keeps
-                // only bits that came from the same byte).
                 const __m256i hmask = load256(b->hmask);
                 __m256i isum[C];
                 for (int c = 0; c < C; ++c) isum[c] = _mm256_setzero_si256();
@@ -110,8 +115,7 @@ struct Q3K {
                     const __m256i qs = load256(b->qs + 32 * h);
                     for (int s = 0; s < 4; ++s) {
                         const int t = 4 * h + s;
-                        const __m256i hb = t <= 2 ? _mm256_slli_epi16(hmask, 2 - t) : _mm256_srli_epi16(hmask, t - 2);
-                        const __m256i u = _mm256_or_si256(two_bits(qs, s), _mm256_and_si256(hb, bit2));
+                        const __m256i u = q3k_chunk_digits(qs, hmask, h, s);
                         const __m256i sc = scale_pair_i8(scales, t);
                         for (int c = 0; c < C; ++c) {
                             const __m256i p = _mm256_maddubs_epi16(u, load256(act_block(a, arb, c, ib)->qs + 32 * t));
@@ -159,16 +163,11 @@ struct Q3KGemm {
     static constexpr int kGroups = 16;
     static constexpr int kPairsPerMadd = 4;  // 4 · 2·7·127 < 32767
     static void decode(const Block& b, DecodedRow& out) {
-        const __m256i bit2 = _mm256_set1_epi8(4);
         const __m256i hmask = load256(b.hmask);
         for (int h = 0; h < 2; ++h) {
             const __m256i qs = load256(b.qs + 32 * h);
-            for (int s = 0; s < 4; ++s) {
-                const int t = 4 * h + s;
-                const __m256i hb = t <= 2 ? _mm256_slli_epi16(hmask, 2 - t) : _mm256_srli_epi16(hmask, t - 2);
-                _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 32 * t),
-                                   _mm256_or_si256(two_bits(qs, s), _mm256_and_si256(hb, bit2)));
-            }
+            for (int s = 0; s < 4; ++s)
+                _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 32 * (4 * h + s)), q3k_chunk_digits(qs, hmask, h, s));
         }
         const __m256i sc = _mm256_cvtepi8_epi16(q3k_scales(b.scales));
         _mm256_store_si256(reinterpret_cast<__m256i*>(out.scales), sc);

@@ -34,17 +34,22 @@ struct ScalesMins {
     __m256i mins_dup;
 };
 
-// Scalar 32-bit unpacking (it runs on the integer ALUs, beside the vector work). With u0, u1, u2
-// the three words: scales 0..3 = u0 & 0x3F.., scales 4..7 = (u2 & 0x0F..) | ((u0 >> 6) & 0x03..) << 4,
-// mins 0..3 = u1 & 0x3F.., mins 4..7 = ((u2 >> 4) & 0x0F..) | ((u1 >> 6) & 0x03..) << 4.
-inline ScalesMins unpack_scales_mins(const uint8_t* packed) {
+// Scalar 32-bit unpacking (it runs on the integer ALUs, beside the vector work) into 8 scale
+// bytes then 8 min bytes. With u0, u1, u2 the three words: scales 0..3 = u0 & 0x3F..,
+// scales 4..7 = (u2 & 0x0F..) | ((u0 >> 6) & 0x03..) << 4, mins 0..3 = u1 & 0x3F..,
+// mins 4..7 = ((u2 >> 4) & 0x0F..) | ((u1 >> 6) & 0x03..) << 4.
+inline __m128i packed_scales_mins(const uint8_t* packed) {
     const uint32_t u0 = load_u32(packed), u1 = load_u32(packed + 4), u2 = load_u32(packed + 8);
     const uint32_t sc_lo = u0 & 0x3F3F3F3Fu;
     const uint32_t sc_hi = (u2 & 0x0F0F0F0Fu) | (((u0 >> 6) & 0x03030303u) << 4);
     const uint32_t mn_lo = u1 & 0x3F3F3F3Fu;
     const uint32_t mn_hi = ((u2 >> 4) & 0x0F0F0F0Fu) | (((u1 >> 6) & 0x03030303u) << 4);
-    const __m128i sm = _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi),
-                                      static_cast<int>(mn_lo), static_cast<int>(mn_hi));  // 8 scales, 8 mins
+    return _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), static_cast<int>(mn_lo),
+                          static_cast<int>(mn_hi));
+}
+
+inline ScalesMins unpack_scales_mins(const uint8_t* packed) {
+    const __m128i sm = packed_scales_mins(packed);
     return {_mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm)),
             _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm))};
 }
@@ -65,6 +70,15 @@ inline void finish_superblock(__m256 (&acc)[C], const __m256i (&isum)[C], const 
         const __m256 t = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), vdmin, _mm256_mul_ps(_mm256_cvtepi32_ps(isum[c]), vd));
         acc[c] = _mm256_fmadd_ps(t, _mm256_broadcast_ss(&ab->d), acc[c]);
     }
+}
+
+// Q5_K digits of chunk j (sub-blocks 2j, 2j+1) from its 32 bytes q of low nibbles and qh, whose
+// bits 0 and 1 are the fifth bits (the caller shifts qh right by 2 per chunk). Shifts work within
+// 16-bit lanes; the 0x10 mask keeps only bits from the same byte.
+inline void q5k_chunk_digits(__m256i q, __m256i qh, __m256i& lo, __m256i& hi) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+    lo = _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit4));
+    hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), _mm256_and_si256(_mm256_slli_epi16(qh, 3), bit4));
 }
 
 struct Q4K {
@@ -118,8 +132,6 @@ struct Q5K {
         __m256 acc[R][C];
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-        const __m256i low4 = _mm256_set1_epi8(0x0F);
-        const __m256i bit4 = _mm256_set1_epi8(0x10);
         for (int64_t ib = 0; ib < nb; ++ib) {
             for (int r = 0; r < R; ++r) {
                 const block_q5_K* b = reinterpret_cast<const block_q5_K*>(w + r * wrb) + ib;
@@ -131,12 +143,8 @@ struct Q5K {
                 __m256i isum[C];
                 for (int c = 0; c < C; ++c) isum[c] = _mm256_setzero_si256();
                 for (int j = 0; j < 4; ++j) {
-                    const __m256i q = load256(b->qs + 32 * j);
-                    // Shifts within 16-bit lanes; the 0x10 mask keeps only bits from the same byte.
-                    const __m256i q_lo = _mm256_or_si256(_mm256_and_si256(q, low4),
-                                                         _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit4));
-                    const __m256i q_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
-                                                         _mm256_and_si256(_mm256_slli_epi16(qh, 3), bit4));
+                    __m256i q_lo, q_hi;
+                    q5k_chunk_digits(load256(b->qs + 32 * j), qh, q_lo, q_hi);
                     qh = _mm256_srli_epi16(qh, 2);
                     const __m256i s_lo = broadcast_i16(sm.scales, 2 * j);
                     const __m256i s_hi = broadcast_i16(sm.scales, 2 * j + 1);
@@ -155,16 +163,9 @@ struct Q5K {
     }
 };
 
-// The 6-bit scales and mins of Q4_K / Q5_K as the batched path's group scales and offsets
-// (the same 32-bit unpacking as unpack_scales_mins).
+// The 6-bit scales and mins of Q4_K / Q5_K as the batched path's group scales and offsets.
 inline void decode_scales_mins(const uint8_t* packed, DecodedRow& out) {
-    const uint32_t u0 = load_u32(packed), u1 = load_u32(packed + 4), u2 = load_u32(packed + 8);
-    const uint32_t sc_lo = u0 & 0x3F3F3F3Fu;
-    const uint32_t sc_hi = (u2 & 0x0F0F0F0Fu) | (((u0 >> 6) & 0x03030303u) << 4);
-    const uint32_t mn_lo = u1 & 0x3F3F3F3Fu;
-    const uint32_t mn_hi = ((u2 >> 4) & 0x0F0F0F0Fu) | (((u1 >> 6) & 0x03030303u) << 4);
-    const __m128i sm = _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi),
-                                      static_cast<int>(mn_lo), static_cast<int>(mn_hi));
+    const __m128i sm = packed_scales_mins(packed);
     const __m128i zero = _mm_setzero_si128();
     store_groups(out.scales, _mm_cvtepu8_epi16(sm), zero);
     store_groups(out.offsets, _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)), zero);
@@ -192,13 +193,10 @@ struct Q5KGemm {
     static constexpr int kGroups = 8;
     static constexpr int kPairsPerMadd = 4;  // digits ≤ 31: 4 · 2·31·127 < 32767
     static void decode(const Block& b, DecodedRow& out) {
-        const __m256i low4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
         __m256i qh = load256(b.qh);
         for (int j = 0; j < 4; ++j) {
-            const __m256i q = load256(b.qs + 32 * j);
-            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit4));
-            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
-                                               _mm256_and_si256(_mm256_slli_epi16(qh, 3), bit4));
+            __m256i lo, hi;
+            q5k_chunk_digits(load256(b.qs + 32 * j), qh, lo, hi);
             qh = _mm256_srli_epi16(qh, 2);
             _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 64 * j), lo);
             _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 64 * j + 32), hi);

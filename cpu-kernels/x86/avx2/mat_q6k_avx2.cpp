@@ -16,6 +16,17 @@ const block_q8_K* act_block(const uint8_t* a, size_t arb, int c, int64_t ib) {
     return reinterpret_cast<const block_q8_K*>(a + c * arb) + ib;
 }
 
+// The digits u of half h of a block: u[s] holds elements 128h + 32s .. +31. Shifts work within
+// 16-bit lanes; the masks keep bits of the same byte only.
+inline void q6k_half_digits(const block_q6_K& b, int h, __m256i (&u)[4]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
+    const __m256i ql0 = load256(b.ql + 64 * h), ql1 = load256(b.ql + 64 * h + 32), qh = load256(b.qh + 32 * h);
+    u[0] = _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), high2));
+    u[1] = _mm256_or_si256(_mm256_and_si256(ql1, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), high2));
+    u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), _mm256_and_si256(qh, high2));
+    u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), high2));
+}
+
 struct Q6K {
     static constexpr int kRows = 4, kCols = 8, kVecRows = 2;
 
@@ -25,8 +36,6 @@ struct Q6K {
         const int64_t nb = k / QK_K;
         __m256 acc[R][C];
         zero(acc);
-        const __m256i low4 = _mm256_set1_epi8(0x0F);
-        const __m256i high2 = _mm256_set1_epi8(0x30);
         for (int64_t ib = 0; ib < nb; ++ib) {
             for (int r = 0; r < R; ++r) {
                 const block_q6_K* b = reinterpret_cast<const block_q6_K*>(w + r * wrb) + ib;
@@ -38,17 +47,8 @@ struct Q6K {
                 __m256i isum[C];
                 for (int c = 0; c < C; ++c) isum[c] = _mm256_setzero_si256();
                 for (int h = 0; h < 2; ++h) {
-                    const __m256i ql0 = load256(b->ql + 64 * h);
-                    const __m256i ql1 = load256(b->ql + 64 * h + 32);
-                    const __m256i qh = load256(b->qh + 32 * h);
-                    // Shifts within 16-bit lanes; the masks keep bits of the same byte only.
-                    const __m256i u[4] = {
-                        _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), high2)),
-                        _mm256_or_si256(_mm256_and_si256(ql1, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), high2)),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), _mm256_and_si256(qh, high2)),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
-                                        _mm256_and_si256(_mm256_srli_epi16(qh, 2), high2)),
-                    };
+                    __m256i u[4];
+                    q6k_half_digits(*b, h, u);
                     for (int s = 0; s < 4; ++s) {
                         const int t = 4 * h + s;
                         const __m256i sc = scale_pair_i8(scales, t);
@@ -77,15 +77,9 @@ struct Q6KGemm {
     static constexpr int kGroups = 16;
     static constexpr int kPairsPerMadd = 2;  // digits ≤ 63: 2 · 2·63·127 < 32767
     static void decode(const Block& b, DecodedRow& out) {
-        const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
         for (int h = 0; h < 2; ++h) {
-            const __m256i ql0 = load256(b.ql + 64 * h), ql1 = load256(b.ql + 64 * h + 32), qh = load256(b.qh + 32 * h);
-            const __m256i u[4] = {
-                _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), high2)),
-                _mm256_or_si256(_mm256_and_si256(ql1, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), high2)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), _mm256_and_si256(qh, high2)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), high2)),
-            };
+            __m256i u[4];
+            q6k_half_digits(b, h, u);
             for (int s = 0; s < 4; ++s) _mm256_store_si256(reinterpret_cast<__m256i*>(out.digits + 128 * h + 32 * s), u[s]);
         }
         const __m256i sc = _mm256_cvtepi8_epi16(load128(b.scales));
