@@ -121,6 +121,24 @@ static inline __m256i scale_pair_i8(__m256i bytes, int t) {
         _mm256_shuffle_epi8(bytes, _mm256_load_si256(reinterpret_cast<const __m256i*>(kScalePairSigned.bytes[t]))), 8);
 }
 
+// Shuffle controls broadcasting 16-bit element j of each 128-bit lane to that whole lane.
+struct BroadcastI16Controls {
+    alignas(32) uint8_t bytes[8][32];
+};
+
+static constexpr BroadcastI16Controls make_broadcast_i16_controls() {
+    BroadcastI16Controls c{};
+    for (int j = 0; j < 8; ++j)
+        for (int i = 0; i < 32; ++i) c.bytes[j][i] = static_cast<uint8_t>(2 * j + i % 2);
+    return c;
+}
+
+constexpr BroadcastI16Controls kBroadcastI16 = make_broadcast_i16_controls();
+
+static inline __m256i broadcast_i16(__m256i v, int j) {
+    return _mm256_shuffle_epi8(v, _mm256_load_si256(reinterpret_cast<const __m256i*>(kBroadcastI16.bytes[j])));
+}
+
 template <int R, int C>
 static inline void store_sums(__m256 (&acc)[R][C], float* out, size_t os) {
     for (int r = 0; r < R; ++r)

@@ -5,6 +5,15 @@
 //  Q2_K: x = d·sc·q − dmin·m, q in 0..3        → d·da·Σ sc·Σ(q·a) − dmin·da·Σ m·bsum
 //  Q3_K: x = d·(sc−32)·(u − 4), u = q | hbit<<2 → d·da·Σ sc'·(Σ(u·a) − 4·bsum)
 // Unsigned u (≤ 7) times signed activations keeps _mm256_maddubs_epi16 far from saturation.
+//
+// The row tiles (decode's matvec) read each 2-bit field where it lies instead of shifting it
+// down: field s of a byte (bits 2s, 2s+1) masked in place is 4^s times the digit for s = 0, 1, 2,
+// and field 3 is shifted once to the place of field 2. The chunk's scale carries the missing
+// factor 16 / 4^min(s,2), so every product is 16 times the true one, undone exactly (a power of
+// two) in the float factor. That is one vector shift per 128 weights instead of three: on Zen 3
+// shifts and shuffles share two of the four vector pipes, and they were the bottleneck.
+// In-place digits stay small enough: Q2_K ≤ 16·3, Q3_K ≤ 16·7, so a maddubs pair is at most
+// 2·112·128 < 32767.
 #include "cpu-kernels/x86/avx2/avx2_common.h"
 #include "cpu-kernels/x86/avx2/kernels_avx2.h"
 #include "cpu-kernels/x86/avx2/kquant_gemm_avx2.h"
@@ -23,6 +32,19 @@ inline __m256i two_bits(__m256i half_bytes, int s) {
     return _mm256_and_si256(_mm256_srli_epi16(half_bytes, 2 * s), _mm256_set1_epi8(3));
 }
 
+// Bit position of field s after in_place_field(): where the row tiles find a digit's low bit.
+constexpr int kInPlaceShift[4] = {0, 2, 4, 4};
+
+// Field s of the 32 bytes of a half, masked where it lies (s = 3: taken from the bytes shifted
+// right by 2), i.e. the digits times 1 << kInPlaceShift[s].
+inline __m256i in_place_field(__m256i half_bytes, __m256i half_bytes_shr2, int s) {
+    const __m256i src = s == 3 ? half_bytes_shr2 : half_bytes;
+    return _mm256_and_si256(src, _mm256_set1_epi8(static_cast<char>(3 << kInPlaceShift[s])));
+}
+
+// Scale registers for in-place digits: index min(s, 2) holds the scales times 16 / 4^min(s,2).
+inline int scale_variant(int s) { return s < 2 ? s : 2; }
+
 struct Q2K {
     static constexpr int kRows = 4, kCols = 8, kVecRows = 2;
 
@@ -40,22 +62,29 @@ struct Q2K {
                                 const __m128i packed = load128(b->scales);
                 const __m128i low4 = _mm_set1_epi8(0x0F);
                 const __m256i scales = _mm256_broadcastsi128_si256(_mm_and_si128(packed, low4));
+                // Scale bytes ≤ 15 times 16 still fit a byte, and a 16-bit shift moves no bit
+                // across bytes.
+                const __m256i scaled[3] = {_mm256_slli_epi16(scales, 4), _mm256_slli_epi16(scales, 2), scales};
                 const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), low4));
                 __m256i isum[C];
                 for (int c = 0; c < C; ++c) isum[c] = _mm256_setzero_si256();
+#pragma GCC unroll 2
                 for (int h = 0; h < 2; ++h) {
                     const __m256i qs = load256(b->qs + 32 * h);
+                    const __m256i qs_shr2 = _mm256_srli_epi16(qs, 2);
+#pragma GCC unroll 4
                     for (int s = 0; s < 4; ++s) {
                         const int t = 4 * h + s;
-                        const __m256i q = two_bits(qs, s);
-                        const __m256i sc = scale_pair_u8(scales, t);
+                        const __m256i q = in_place_field(qs, qs_shr2, s);
+                        const __m256i sc = scale_pair_u8(scaled[scale_variant(s)], t);
                         for (int c = 0; c < C; ++c) {
                             const __m256i p = _mm256_maddubs_epi16(q, load256(act_block(a, arb, c, ib)->qs + 32 * t));
                             isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(p, sc));
                         }
                     }
                 }
-                const __m256 vd = _mm256_set1_ps(half_to_float(b->d)), vdmin = _mm256_set1_ps(half_to_float(b->dmin));
+                // isum is 16 times Σ sc·Σ(q·a).
+                const __m256 vd = _mm256_set1_ps(half_to_float(b->d) * (1.0f / 16)), vdmin = _mm256_set1_ps(half_to_float(b->dmin));
                 for (int c = 0; c < C; ++c) {
                     const block_q8_K* ab = act_block(a, arb, c, ib);
                     const __m256i msum = _mm256_madd_epi16(mins, load256(ab->bsums));
@@ -106,30 +135,46 @@ struct Q3K {
                 prefetch_ahead(w + r * wrb, size_t(ib) * sizeof(*b), size_t(nb) * sizeof(*b), wrb, R, sizeof(*b),
                                kPrefetchKQuant);
                 const __m128i sc8 = q3k_scales(b->scales);
-                const __m256i scales = _mm256_broadcastsi128_si256(sc8);
-                const __m256i scales16 = _mm256_cvtepi8_epi16(sc8);
+                // int16 scales with sub-blocks 0, 2, …, 14 in the low lane and 1, 3, …, 15 in
+                // the high one, so chunk t's pair is element t of each lane.
+                const __m256i by_lane = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)));
+                const __m256i scaled[3] = {_mm256_slli_epi16(by_lane, 4), _mm256_slli_epi16(by_lane, 2), by_lane};
+                // Bit t of hmask is the high bit of chunk t; it belongs 2 above the chunk's field.
                 const __m256i hmask = load256(b->hmask);
+                const __m256i h_up3 = _mm256_slli_epi16(hmask, 3), h_down1 = _mm256_srli_epi16(hmask, 1);
                 __m256i isum[C];
                 for (int c = 0; c < C; ++c) isum[c] = _mm256_setzero_si256();
+#pragma GCC unroll 2
                 for (int h = 0; h < 2; ++h) {
                     const __m256i qs = load256(b->qs + 32 * h);
+                    const __m256i qs_shr2 = _mm256_srli_epi16(qs, 2);
+#pragma GCC unroll 4
                     for (int s = 0; s < 4; ++s) {
                         const int t = 4 * h + s;
-                        const __m256i u = q3k_chunk_digits(qs, hmask, h, s);
-                        const __m256i sc = scale_pair_i8(scales, t);
+                        // hmask moved so bit t lands on bit kInPlaceShift[s] + 2 (16-bit shifts
+                        // are safe: the bit stays within its byte).
+                        const __m256i hb = t == 0 ? _mm256_slli_epi16(hmask, 2)
+                                         : t == 2 ? _mm256_slli_epi16(hmask, 4)
+                                         : t == 4 ? _mm256_srli_epi16(hmask, 2)
+                                         : t == 6 ? hmask
+                                         : t < 4 ? h_up3 : h_down1;
+                        const __m256i u = _mm256_or_si256(in_place_field(qs, qs_shr2, s),
+                                                          _mm256_and_si256(hb, _mm256_set1_epi8(static_cast<char>(4 << kInPlaceShift[s]))));
+                        const __m256i sc = broadcast_i16(scaled[scale_variant(s)], t);
                         for (int c = 0; c < C; ++c) {
                             const __m256i p = _mm256_maddubs_epi16(u, load256(act_block(a, arb, c, ib)->qs + 32 * t));
                             isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(p, sc));
                         }
                     }
                 }
-                const float d = half_to_float(b->d);
+                const __m256i scales16 = _mm256_cvtepi8_epi16(sc8);
+                const float d16 = half_to_float(b->d) * (1.0f / 16);
                 for (int c = 0; c < C; ++c) {
                     const block_q8_K* ab = act_block(a, arb, c, ib);
-                    // Σ sc·(Σ u·a − 4·bsum): the offset of u folded in through the bsums.
+                    // 16·Σ sc·(Σ u·a − 4·bsum): the offset of u folded in through the bsums.
                     const __m256i corr = _mm256_madd_epi16(scales16, load256(ab->bsums));
-                    const __m256i total = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(corr, 2));
-                    acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d * ab->d), acc[r][c]);
+                    const __m256i total = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(corr, 6));
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d16 * ab->d), acc[r][c]);
                 }
             }
         }

@@ -13,20 +13,6 @@
 namespace moecpu::kernels::avx2 {
 namespace {
 
-// Shuffle controls broadcasting 16-bit element j of each 128-bit lane to the whole lane.
-alignas(32) const uint8_t kBroadcastI16[8][32] = {
-#define MOECPU_BCAST16(j) {2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, \
-    2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, \
-    2*j, 2*j+1, 2*j, 2*j+1}
-    MOECPU_BCAST16(0), MOECPU_BCAST16(1), MOECPU_BCAST16(2), MOECPU_BCAST16(3),
-    MOECPU_BCAST16(4), MOECPU_BCAST16(5), MOECPU_BCAST16(6), MOECPU_BCAST16(7),
-#undef MOECPU_BCAST16
-};
-
-inline __m256i broadcast_i16(__m256i v, int j) {
-    return _mm256_shuffle_epi8(v, _mm256_load_si256(reinterpret_cast<const __m256i*>(kBroadcastI16[j])));
-}
-
 // The 12 packed bytes of 6-bit scales and mins → scales as 8 int16 in both lanes, and the mins
 // each repeated twice (16 int16) to pair with the 16 bsums of the activation.
 struct ScalesMins {
